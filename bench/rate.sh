@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Achieved request rate against the configured limit. The sandbox's limits are
+# scaled up (--rate-scale) and scoresync is configured to the same scaled
+# limits; small windows make it spend many requests. Prints the achieved rate
+# over the run's busiest stretch and the ratio to the limit, plus the 429s the
+# sandbox had to send (should be 0).
+#   bench/rate.sh [SCALE] [REPORTS]      default 10 (50 req/s) and 20000 reports
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale=${1:-10}
+reports=${2:-20000}
+bash scripts/build.sh
+bin=${BUILD_DIR:-build}/scoresync
+T=$(mktemp -d)
+"$bin" sandbox --port 0 --port-file "$T/port" --reports "$reports" --rate-scale "$scale" --quiet &
+sb=$!
+pgdir=$T/pg
+export SS_PG_PORT=${SS_PG_PORT:-54377} SS_PG_FAST=1
+trap 'kill $sb 2>/dev/null; bash scripts/localpg.sh stop "$pgdir" >/dev/null 2>&1; rm -rf "$T"' EXIT
+bash scripts/localpg.sh start "$pgdir" >/dev/null
+export DATABASE_URL=$(bash scripts/localpg.sh url "$pgdir")
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$T/port")"
+per_s=$((5 * scale)); per_20=$((2000 * scale))
+cat >"$T/c.yaml" <<YAML
+database: {url: \${DATABASE_URL}}
+vendors:
+  emmersion:
+    base_url: $url/emmersion/2020q3
+    rate_limits: [{requests: $per_s, per_seconds: 1}, {requests: $per_20, per_seconds: 1200}]
+    accounts:
+      - name: demo
+        api_key: \${K}
+        streams: [scores]
+        start_date: "2019-01-01"
+        window: {initial_days: 1, min_seconds: 60, max_days: 1, target_records: 5}
+YAML
+export K=sandbox-demo
+"$bin" -q --config "$T/c.yaml" migrate
+start=$(date +%s.%N)
+"$bin" -q --config "$T/c.yaml" sync
+end=$(date +%s.%N)
+requests=$(psql "$DATABASE_URL" -Atc "SELECT sum(requests) FROM sync_runs")
+stats=$(curl -s "$url/_sandbox/stats")
+echo "configured: $per_s requests/s and $per_20 per 20 min"
+awk -v r="$requests" -v s="$start" -v e="$end" -v l="$per_s" 'BEGIN {
+  t = e - s; printf "requests: %d in %.2f s = %.2f req/s = %.3f of the limit\n", r, t, r / t, r / t / l }'
+echo "sandbox stats: $stats"

@@ -1,0 +1,119 @@
+/* scoresync status: checkpoints, recent runs, quarantine and unknown labels. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "common.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: scoresync [--config FILE] status [--runs N]\n"
+               "\n"
+               "Shows each stream's checkpoint, the last runs, open quarantine records and\n"
+               "labels the mapping tables do not know (results loaded with null ordinals).\n"
+               "\n"
+               "  --runs N    how many recent runs to list (default 10)\n"
+               "  -h, --help  show this help\n");
+}
+
+/* Prints a result as an aligned table. */
+static void print_table(const char *title, PGresult *r)
+{
+    int nf = PQnfields(r), nt = PQntuples(r);
+    int w[32] = {0};
+    if (nf > 32)
+        nf = 32;
+    for (int j = 0; j < nf; j++) {
+        w[j] = (int)strlen(PQfname(r, j));
+        for (int i = 0; i < nt; i++) {
+            int l = PQgetlength(r, i, j);
+            if (l > w[j])
+                w[j] = l > 60 ? 60 : l;
+        }
+    }
+    printf("\n%s\n", title);
+    for (int j = 0; j < nf; j++)
+        printf("%s%-*s", j ? "  " : "  ", w[j], PQfname(r, j));
+    printf("\n");
+    for (int i = 0; i < nt; i++) {
+        for (int j = 0; j < nf; j++)
+            printf("%s%-*.*s", j ? "  " : "  ", w[j], 60, PQgetvalue(r, i, j));
+        printf("\n");
+    }
+    if (nt == 0)
+        printf("  (none)\n");
+}
+
+int cmd_status(int argc, char **argv, const struct cli_globals *g)
+{
+    static const struct option opts[] = {{"runs", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *runs = "10";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'r') {
+            runs = optarg;
+        } else if (c == 'h') {
+            usage(stdout);
+            return EXIT_OK;
+        } else {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    struct config *cfg = NULL;
+    struct db *db = NULL;
+    int rc = cli_load_config(g, &cfg);
+    if (rc == EXIT_OK)
+        rc = cli_connect(cfg, &db);
+    if (rc != EXIT_OK)
+        goto out;
+    static const struct {
+        const char *title, *sql;
+        int nparams;
+    } q[] = {
+        {"Checkpoints",
+         "SELECT a.vendor, a.account, c.stream, c.cursor, c.updated_at::timestamp(0) AS updated "
+         "FROM checkpoints c JOIN vendor_accounts a ON a.id = c.account_id ORDER BY 1, 2, 3",
+         0},
+        {"Recent runs",
+         "SELECT r.id, a.vendor, a.account, r.stream, r.mode, r.status, "
+         "r.started_at::timestamp(0) AS started, "
+         "(r.finished_at - r.started_at)::interval(0) AS took, r.results_inserted AS new, "
+         "r.results_updated AS updated, r.results_unchanged AS unchanged, r.quarantined, "
+         "r.requests, r.status_429 AS \"429s\", left(r.error, 60) AS error "
+         "FROM sync_runs r JOIN vendor_accounts a ON a.id = r.account_id "
+         "ORDER BY r.id DESC LIMIT $1::int",
+         1},
+        {"Quarantine (unresolved)",
+         "SELECT a.vendor, a.account, q.stream, q.record_key, q.field, left(q.reason, 60) AS "
+         "reason, q.seen_count FROM quarantine q JOIN vendor_accounts a ON a.id = q.account_id "
+         "WHERE q.resolved_at IS NULL ORDER BY q.last_seen_at DESC LIMIT 50",
+         0},
+        {"Labels the mapping tables do not know",
+         "SELECT a.vendor, r.norm_notes AS note, count(*) AS results "
+         "FROM results r JOIN vendor_accounts a ON a.id = r.account_id "
+         "WHERE r.norm_notes IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 50",
+         0},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        PGresult *res = NULL;
+        struct ss_err err = {0};
+        const char *params[] = {runs};
+        if (db_exec(db, q[i].sql, q[i].nparams, params, PGRES_TUPLES_OK, &res, &err) != 0) {
+            log_error("%s", err.msg);
+            log_hint("has `scoresync migrate` been run?");
+            rc = EXIT_FATAL;
+            goto out;
+        }
+        print_table(q[i].title, res);
+        PQclear(res);
+    }
+out:
+    db_close(db);
+    cfg_free(cfg);
+    return rc;
+}

@@ -1,0 +1,146 @@
+#include "common.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+
+void cli_setup_logging(const struct cli_globals *g, const struct config *cfg)
+{
+    enum log_level lvl = LOG_INFO;
+    if (cfg && cfg->log.level) {
+        if (strcmp(cfg->log.level, "debug") == 0)
+            lvl = LOG_DEBUG;
+        else if (strcmp(cfg->log.level, "warn") == 0)
+            lvl = LOG_WARN;
+        else if (strcmp(cfg->log.level, "error") == 0)
+            lvl = LOG_ERROR;
+    }
+    if (g->verbose)
+        lvl = LOG_DEBUG;
+    if (g->quiet)
+        lvl = LOG_WARN;
+    log_set_level(lvl);
+    if (cfg && cfg->log.format && strcmp(cfg->log.format, "json") == 0)
+        log_set_json(1);
+}
+
+int cli_load_config(const struct cli_globals *g, struct config **cfg)
+{
+    const char *path = g->config_path ? g->config_path : getenv("SCORESYNC_CONFIG");
+    struct ss_err err = {0};
+    if (!path) {
+        log_error("no configuration file");
+        log_hint("pass --config FILE or set SCORESYNC_CONFIG; config/sandbox.yaml runs "
+                 "against the bundled sandbox");
+        return EXIT_CONFIG;
+    }
+    if (cfg_load(path, cfg, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_CONFIG;
+    }
+    cli_setup_logging(g, *cfg);
+    return EXIT_OK;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* scripts/localpg.sh from the working directory or next to the config. */
+static int find_localpg(const struct config *cfg, char *out, size_t n)
+{
+    if (file_exists("scripts/localpg.sh")) {
+        snprintf(out, n, "scripts/localpg.sh");
+        return 0;
+    }
+    if (cfg->path) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", cfg->path);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = '\0';
+            int w = snprintf(out, n, "%s/../scripts/localpg.sh", dir);
+            if (w > 0 && (size_t)w < n && file_exists(out))
+                return 0;
+        }
+    }
+    return -1;
+}
+
+/* Starts (if needed) the private cluster and reads its URL. Arguments are
+ * passed through the environment, not a shell string, so paths need no quoting. */
+static char *embedded_url(const struct config *cfg)
+{
+    char script[PATH_MAX];
+    if (find_localpg(cfg, script, sizeof script) != 0) {
+        log_error("no database configured and scripts/localpg.sh was not found");
+        log_hint("set database.url or DATABASE_URL, or run from the scoresync source tree");
+        return NULL;
+    }
+    const char *dir = cfg->db.data_dir ? cfg->db.data_dir : ".scoresync/pg";
+    setenv("SS_LOCALPG_SCRIPT", script, 1);
+    setenv("SS_LOCALPG_DIR", dir, 1);
+    log_info("no database.url: using the embedded PostgreSQL cluster in %s", dir);
+    FILE *p = popen("bash \"$SS_LOCALPG_SCRIPT\" start \"$SS_LOCALPG_DIR\" >&2 && "
+                    "bash \"$SS_LOCALPG_SCRIPT\" url \"$SS_LOCALPG_DIR\"",
+                    "r");
+    if (!p) {
+        log_error("could not run %s", script);
+        return NULL;
+    }
+    char line[1024] = "";
+    char *ok = fgets(line, sizeof line, p);
+    int status = pclose(p);
+    if (!ok || status != 0) {
+        log_error("the embedded PostgreSQL cluster did not start (%s start %s)", script, dir);
+        return NULL;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    return strdup(line);
+}
+
+int cli_connect(const struct config *cfg, struct db **db)
+{
+    struct ss_err err = {0};
+    const char *url = cfg->db.url;
+    char *owned = NULL;
+    if (!url || !*url)
+        url = getenv("DATABASE_URL");
+    if (!url || !*url) {
+        owned = embedded_url(cfg);
+        if (!owned)
+            return EXIT_FATAL;
+        url = owned;
+    }
+    int rc = db_connect(url, db, &err);
+    free(owned);
+    if (rc != 0) {
+        log_error("%s", err.msg);
+        log_hint("check database.url / DATABASE_URL and that the server is running");
+        return EXIT_FATAL;
+    }
+    return EXIT_OK;
+}
+
+int cli_load_scales(const struct config *cfg, struct scales **sc)
+{
+    struct ss_err err = {0};
+    const char *path = cfg->scales_path ? cfg->scales_path : "config/scales.yaml";
+    if (scales_load(path, sc, &err) != 0) {
+        log_error("%s", err.msg);
+        return EXIT_CONFIG;
+    }
+    return EXIT_OK;
+}
+
+const char *cli_migrations_dir(const struct config *cfg)
+{
+    return cfg && cfg->migrations_dir ? cfg->migrations_dir : "sql";
+}

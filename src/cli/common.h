@@ -1,0 +1,22 @@
+/* Shared plumbing for the commands: load the config, find or start the
+ * database, load the mapping tables. Each returns an exit_code (cli.h). */
+#ifndef SS_CLI_COMMON_H
+#define SS_CLI_COMMON_H
+
+#include "../config/config.h"
+#include "../load/db.h"
+#include "../normalize/norm.h"
+#include "cli.h"
+
+/* Applies -v/-q and the config's log settings. */
+void cli_setup_logging(const struct cli_globals *g, const struct config *cfg);
+/* Loads g->config_path (or $SCORESYNC_CONFIG). *cfg is the caller's to cfg_free(). */
+int cli_load_config(const struct cli_globals *g, struct config **cfg);
+/* Connects to database.url / $DATABASE_URL, or else starts the embedded
+ * cluster (scripts/localpg.sh) under database.data_dir. *db -> db_close(). */
+int cli_connect(const struct config *cfg, struct db **db);
+int cli_load_scales(const struct config *cfg, struct scales **sc);
+/* Where migrations live: config's `migrations`, else ./sql. */
+const char *cli_migrations_dir(const struct config *cfg);
+
+#endif

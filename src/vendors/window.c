@@ -1,0 +1,119 @@
+#include "window.h"
+
+#include <stdio.h>
+
+#include "../core/log.h"
+#include "../core/timeparse.h"
+
+#define DAY_US (86400LL * 1000000LL)
+
+int window_plan_init(const struct vendor_ctx *ctx, struct window_plan *p, struct ss_err *err)
+{
+    const struct cfg_account *a = ctx->acct;
+    p->initial_us = (int64_t)(a->window_initial_days * DAY_US);
+    p->min_us = (int64_t)(a->window_min_seconds * 1e6);
+    p->max_us = (int64_t)(a->window_max_days * DAY_US);
+    if (p->min_us < 1000000)
+        p->min_us = 1000000;
+    if (p->max_us < p->min_us)
+        p->max_us = p->min_us;
+    if (p->initial_us < p->min_us)
+        p->initial_us = p->min_us;
+    if (p->initial_us > p->max_us)
+        p->initial_us = p->max_us;
+    p->target = a->window_target_records > 0 ? a->window_target_records : 2000;
+    p->until = ctx->until != TS_NULL && ctx->until < ctx->now ? ctx->until : ctx->now;
+
+    int64_t start;
+    if (ctx->backfill && ctx->since != TS_NULL) {
+        start = ctx->since;
+    } else if (ctx->cursor) {
+        if (ts_parse(ctx->cursor, 0, &start, err) != 0)
+            return err_prefix(err, "stored checkpoint \"%s\"", ctx->cursor);
+        if (!ctx->backfill)
+            start -= (int64_t)a->overlap_minutes * 60 * 1000000;
+    } else {
+        if (ts_parse(a->start_date ? a->start_date : "2015-01-01", 0, &start, err) != 0)
+            return err_prefix(err, "start_date");
+    }
+    /* A resumed backfill continues from its own progress checkpoint. */
+    if (ctx->backfill && ctx->cursor) {
+        int64_t resume;
+        if (ts_parse(ctx->cursor, 0, &resume, err) != 0)
+            return err_prefix(err, "stored backfill checkpoint \"%s\"", ctx->cursor);
+        if (resume > start)
+            start = resume;
+    }
+    p->from = start;
+    return 0;
+}
+
+int64_t window_next_span(int64_t span, long records, const struct window_plan *p)
+{
+    int64_t next = span;
+    if (records > p->target) {
+        /* Shrink in proportion, so the next window lands near the target. */
+        next = (int64_t)((double)span * (double)p->target / (double)records);
+    } else if (records < p->target / 2) {
+        /* Widen sparse stretches, at most 4x at a time to stay near the density. */
+        double f = records > 0 ? (double)p->target / (double)records : 4.0;
+        if (f > 4.0)
+            f = 4.0;
+        next = (int64_t)((double)span * f);
+    }
+    if (next < p->min_us)
+        next = p->min_us;
+    if (next > p->max_us)
+        next = p->max_us;
+    return next;
+}
+
+int window_run(struct vendor_ctx *ctx, const struct window_plan *p, window_fetch_fn fetch,
+               void *arg, struct ss_err *err)
+{
+    struct ss_batch b;
+    batch_init(&b);
+    int rc = 0;
+    int64_t span = p->initial_us;
+    int64_t a = p->from;
+    char cursor[40];
+
+    while (a < p->until) {
+        if (ctx->stop && *ctx->stop)
+            break;
+        int64_t bnd = a + span;
+        if (bnd > p->until || bnd < a)
+            bnd = p->until;
+        long records = 0;
+        batch_reset(&b);
+        if (fetch(arg, a, bnd, &b, &records, err) != 0) {
+            if (err->code == SS_ETOOBIG && span > p->min_us) {
+                span /= 2;
+                if (span < p->min_us)
+                    span = p->min_us;
+                log_info("%s/%s: window too large, splitting to %.0f s", ctx->acct->vendor,
+                         ctx->acct->name, (double)span / 1e6);
+                err_clear(err);
+                continue;
+            }
+            rc = -1;
+            goto out;
+        }
+        ctx->windows++;
+        ts_format(bnd, cursor, sizeof cursor);
+        if (ctx->emit(ctx->sink, &b, cursor, err) != 0) {
+            rc = -1;
+            goto out;
+        }
+        if (ctx->progress) {
+            double total = (double)(p->until - p->from);
+            ctx->progress(ctx->sink, a, bnd, records,
+                          total > 0 ? (double)(bnd - p->from) / total : 1.0);
+        }
+        span = window_next_span(bnd - a, records, p);
+        a = bnd;
+    }
+out:
+    batch_free(&b);
+    return rc;
+}

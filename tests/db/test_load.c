@@ -1,0 +1,636 @@
+/* test_load: batches into a real, freshly migrated database. */
+#include "dbtest.c"
+
+#include <math.h>
+
+#include "core/log.h"
+#include "core/record.h"
+#include "core/timeparse.h"
+#include "load/load.h"
+#include "load/migrate.h"
+
+struct lt {
+    struct dbt *t; /* first member: dbt_teardown frees through it */
+    struct loader *l;
+    int64_t acct;
+};
+
+static int lt_setup(void **state)
+{
+    if (dbt_setup(state) != 0)
+        return -1;
+    struct dbt *t = *state;
+    struct lt *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    x->t = t;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/sql", dbt_source_dir());
+    struct ss_err err = {0};
+    int applied = 0;
+    if (migrate_run(t->db, dir, &applied, &err) != 0)
+        fail_msg("migrate: %s", err.msg);
+    x->l = loader_new(t->db, &err);
+    if (!x->l)
+        fail_msg("loader_new: %s", err.msg);
+    if (load_account(x->l, "emmersion", "acme", &x->acct, &err) != 0)
+        fail_msg("load_account: %s", err.msg);
+    *state = x;
+    return 0;
+}
+
+static int lt_teardown(void **state)
+{
+    struct lt *x = *state;
+    loader_free(x->l);
+    void *inner = x->t;
+    free(x);
+    return dbt_teardown(&inner);
+}
+
+static struct ss_candidate *add_cand(struct ss_batch *b, const char *key, const char *email)
+{
+    struct ss_candidate *c = batch_add_candidate(b);
+    assert_non_null(c);
+    c->vendor_key = strdup(key);
+    c->email = ss_strdup(email);
+    c->given_name = strdup("Given");
+    char raw[256];
+    snprintf(raw, sizeof raw, "{\"userId\":\"%s\"}", key);
+    c->raw_json = strdup(raw);
+    return c;
+}
+
+/* Minimal JSON string escaping for test keys. */
+static void json_esc(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+    for (; *s && o + 8 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            o += (size_t)snprintf(out + o, n - o, "\\u%04x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = '\0';
+}
+
+static struct ss_result *add_res(struct ss_batch *b, const char *key, const char *cand,
+                                 double score)
+{
+    struct ss_result *r = batch_add_result(b);
+    assert_non_null(r);
+    r->vendor_key = strdup(key);
+    r->candidate_key = strdup(cand);
+    r->stream = strdup("scores");
+    r->assessment_name = strdup("English Speaking");
+    r->assessment_type = strdup("TrueNorth");
+    r->status_label = strdup("Completed");
+    r->status = "completed";
+    struct ss_err err = {0};
+    assert_int_equal(ts_parse("2019-07-29T18:01:08.8605745+00:00", 0, &r->started_at, &err), 0);
+    assert_int_equal(ts_parse("2019-07-29T18:03:58.5438205+00:00", 0, &r->completed_at, &err), 0);
+    assert_int_equal(duration_parse("00:02:49.6832460", &r->duration_us, &err), 0);
+    r->has_score = 1;
+    r->score = score;
+    r->score_scale = "truenorth";
+    r->scale_min = 0;
+    r->scale_max = 10;
+    r->score_pct = score * 10;
+    r->cefr.label = strdup("B2-C1");
+    r->cefr.low = 4;
+    r->cefr.high = 5;
+    char raw[512], esc[256];
+    json_esc(key, esc, sizeof esc);
+    snprintf(raw, sizeof raw, "{\"userAssessmentId\":\"%s\",\"score\":%.2f}", esc, score);
+    r->raw_json = strdup(raw);
+    return r;
+}
+
+static int load(struct lt *x, const struct ss_batch *b, const char *cursor, struct load_counts *c,
+                struct ss_err *err)
+{
+    memset(c, 0, sizeof *c);
+    return load_batch(x->l, x->acct, 0, "emmersion.scores", b, cursor, "scales-v1", c, err);
+}
+
+static char *xmins(struct lt *x, const char *table)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(vendor_key || ':' || xmin::text, ',' ORDER BY vendor_key) "
+             "FROM %s",
+             table);
+    return dbt_val(x->t->db, sql, 0, NULL);
+}
+
+static void three_results(struct ss_batch *b)
+{
+    add_cand(b, "u1", " John@Example.COM ");
+    add_cand(b, "u2", NULL);
+    add_res(b, "r1", "u1", 8.0);
+    add_res(b, "r2", "u1", 7.2);
+    struct ss_result *r = add_res(b, "r3", "u2", 0.0);
+    r->has_score = 0; /* NotStarted: 0.0 is not a score */
+    r->status = "not_started";
+    r->completed_at = TS_NULL;
+    r->duration_us = TS_NULL;
+    r->score_pct = NAN;
+    free(r->cefr.label);
+    r->cefr.label = NULL;
+    r->cefr.low = r->cefr.high = 0;
+}
+
+static void test_insert_and_values(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    three_results(&b);
+    struct load_counts c;
+    struct ss_err err = {0};
+    if (load(x, &b, "2019-08-01T00:00:00Z", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.cand_inserted, 2);
+    assert_int_equal(c.cand_updated + c.cand_unchanged, 0);
+    assert_int_equal(c.res_inserted, 3);
+    assert_int_equal(c.res_updated + c.res_unchanged, 0);
+
+    assert_sql_eq(db, "john@example.com",
+                  "SELECT email_normalized FROM candidates WHERE vendor_key = $1", "u1");
+    assert_sql_eq(db, "8|80|truenorth|4|5|B2-C1|completed|Completed|scores|scales-v1",
+                  "SELECT concat_ws('|', score, score_pct, score_scale, cefr_low, cefr_high, "
+                  "cefr_label, status, vendor_status, stream, scales_version) "
+                  "FROM results WHERE vendor_key = $1",
+                  "r1");
+    assert_sql_eq(db, "2019-07-29 18:01:08.860574+00|2019-07-29 18:03:58.54382+00|00:02:49.683246",
+                  "SELECT concat_ws('|', started_at, completed_at, duration) FROM results "
+                  "WHERE vendor_key = $1 AND current_setting('TimeZone') IS NOT NULL",
+                  "r1");
+    assert_sql_eq(db, "7.2", "SELECT score::text FROM results WHERE vendor_key = $1", "r2");
+    assert_sql_eq(db, "<NULL>", "SELECT score FROM results WHERE vendor_key = $1", "r3");
+    assert_sql_eq(db, "<NULL>", "SELECT cefr_low FROM results WHERE vendor_key = $1", "r3");
+    assert_sql_eq(db, "not_started", "SELECT status FROM results WHERE vendor_key = $1", "r3");
+    assert_sql_eq(db, "u2",
+                  "SELECT c.vendor_key FROM results r JOIN candidates c ON c.id = r.candidate_id "
+                  "WHERE r.vendor_key = $1",
+                  "r3");
+    assert_sql_eq(db, "r1", "SELECT raw->>'userAssessmentId' FROM results WHERE vendor_key = $1",
+                  "r1");
+    assert_sql_eq(db, "TrueNorth", "SELECT assessment_type FROM assessments WHERE vendor_key = $1",
+                  "English Speaking");
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)x->acct);
+    assert_sql_eq(db, "2019-08-01T00:00:00Z",
+                  "SELECT cursor FROM checkpoints WHERE account_id = $1 AND stream = "
+                  "'emmersion.scores'",
+                  id);
+    batch_free(&b);
+}
+
+static void test_reload_unchanged_not_rewritten(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    three_results(&b);
+    struct ss_result *r = &b.res[0];
+    struct ss_subscore *s = result_add_subscore(r);
+    s->name = strdup("grammar");
+    s->value = 14;
+    s->max = 16;
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, "c1", &c, &err), 0);
+    char *res_before = xmins(x, "results");
+    char *cand_before = xmins(x, "candidates");
+    char *sub_before =
+        dbt_val(db, "SELECT string_agg(xmin::text, ',') FROM result_subscores", 0, NULL);
+    char *upd_before = dbt_val(db, "SELECT max(updated_at)::text FROM results", 0, NULL);
+
+    assert_int_equal(load(x, &b, "c2", &c, &err), 0);
+    assert_int_equal(c.cand_inserted + c.cand_updated, 0);
+    assert_int_equal(c.cand_unchanged, 2);
+    assert_int_equal(c.res_inserted + c.res_updated, 0);
+    assert_int_equal(c.res_unchanged, 3);
+
+    char *res_after = xmins(x, "results");
+    char *cand_after = xmins(x, "candidates");
+    char *sub_after =
+        dbt_val(db, "SELECT string_agg(xmin::text, ',') FROM result_subscores", 0, NULL);
+    char *upd_after = dbt_val(db, "SELECT max(updated_at)::text FROM results", 0, NULL);
+    assert_string_equal(res_before, res_after);
+    assert_string_equal(cand_before, cand_after);
+    assert_string_equal(sub_before, sub_after);
+    assert_string_equal(upd_before, upd_after);
+    /* The checkpoint still moved. */
+    assert_sql_eq(db, "c2", "SELECT cursor FROM checkpoints WHERE stream = $1", "emmersion.scores");
+    free(res_before);
+    free(res_after);
+    free(cand_before);
+    free(cand_after);
+    free(sub_before);
+    free(sub_after);
+    free(upd_before);
+    free(upd_after);
+    batch_free(&b);
+}
+
+static void test_changed_score_updates_one_row(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    three_results(&b);
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    char *before = xmins(x, "results");
+    char *first_seen = dbt_val(db, "SELECT first_seen_at::text FROM results WHERE vendor_key = $1",
+                               1, (const char *const[]){"r2"});
+
+    b.res[1].score = 7.5; /* r2 */
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.res_updated, 1);
+    assert_int_equal(c.res_inserted, 0);
+    assert_int_equal(c.res_unchanged, 2);
+    assert_int_equal(c.cand_unchanged, 2);
+    char *after = xmins(x, "results");
+    /* r1 and r3 keep their xmin; r2 has a new one. */
+    char *b1 = strtok(before, ","), *b2 = strtok(NULL, ","), *b3 = strtok(NULL, ",");
+    char *a1 = strtok(after, ","), *a2 = strtok(NULL, ","), *a3 = strtok(NULL, ",");
+    assert_string_equal(a1, b1);
+    assert_string_not_equal(a2, b2);
+    assert_string_equal(a3, b3);
+    assert_sql_eq(db, "7.5", "SELECT score::text FROM results WHERE vendor_key = $1", "r2");
+    assert_sql_eq(db, first_seen, "SELECT first_seen_at::text FROM results WHERE vendor_key = $1",
+                  "r2");
+    assert_sql_eq(db, "t", "SELECT updated_at > first_seen_at FROM results WHERE vendor_key = $1",
+                  "r2");
+    assert_sql_eq(db, "f", "SELECT updated_at > first_seen_at FROM results WHERE vendor_key = $1",
+                  "r1");
+
+    /* A scales_version change alone re-normalises (rewrites) every row. */
+    struct ss_batch one;
+    batch_init(&one);
+    add_cand(&one, "u1", " John@Example.COM ");
+    add_res(&one, "r1", "u1", 8.0);
+    assert_int_equal(
+        load_batch(x->l, x->acct, 0, "emmersion.scores", &one, NULL, "scales-v2", &c, &err), 0);
+    assert_sql_eq(db, "scales-v2", "SELECT scales_version FROM results WHERE vendor_key = $1",
+                  "r1");
+    batch_free(&one);
+    free(before);
+    free(after);
+    free(first_seen);
+    batch_free(&b);
+}
+
+static void test_checkpoint_moves_only_on_commit(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    three_results(&b);
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, "cursor-1", &c, &err), 0);
+    batch_reset(&b);
+
+    /* A new candidate, a changed result and an orphan: all or nothing. */
+    add_cand(&b, "u9", "new@example.com");
+    add_res(&b, "r1", "u1", 9.9);
+    add_res(&b, "r-orphan", "no-such-user", 5.0);
+    assert_int_equal(batch_add_quarantine(&b, "bad1", NULL, "broken", "{", &err), 0);
+    struct load_counts total = {0};
+    total.res_inserted = 42;
+    assert_int_equal(
+        load_batch(x->l, x->acct, 0, "emmersion.scores", &b, "cursor-2", "scales-v1", &total, &err),
+        -1);
+    assert_non_null(strstr(err.msg, "no-such-user"));
+    assert_non_null(strstr(err.msg, "r-orphan"));
+    assert_non_null(strstr(err.msg, "results"));
+    assert_int_equal(total.res_inserted, 42); /* counts untouched on failure */
+    assert_int_equal(total.cand_inserted, 0);
+    assert_sql_eq(db, "cursor-1", "SELECT cursor FROM checkpoints WHERE stream = $1",
+                  "emmersion.scores");
+    assert_sql_eq(db, "0", "SELECT count(*) FROM candidates WHERE vendor_key = $1", "u9");
+    assert_sql_eq(db, "8", "SELECT score::text FROM results WHERE vendor_key = $1", "r1");
+    assert_sql_eq(db, "0", "SELECT count(*) FROM quarantine WHERE record_key = $1", "bad1");
+
+    /* The loader and connection are still usable; the fixed batch loads. */
+    batch_reset(&b);
+    add_cand(&b, "u9", "new@example.com");
+    add_res(&b, "r1", "u1", 9.9);
+    if (load(x, &b, "cursor-2", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.cand_inserted, 1);
+    assert_int_equal(c.res_updated, 1);
+    assert_sql_eq(db, "cursor-2", "SELECT cursor FROM checkpoints WHERE stream = $1",
+                  "emmersion.scores");
+    /* A result may refer to a candidate stored by an earlier batch. */
+    batch_reset(&b);
+    add_res(&b, "r-later", "u2", 3.0);
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.res_inserted, 1);
+    assert_sql_eq(db, "cursor-2", "SELECT cursor FROM checkpoints WHERE stream = $1",
+                  "emmersion.scores");
+    batch_free(&b);
+}
+
+static void test_quarantine_upsert(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_err err = {0};
+    int64_t run_id = 0;
+    assert_int_equal(load_run_begin(x->l, x->acct, "emmersion.scores", "sync", "{\"from\":\"x\"}",
+                                    &run_id, &err),
+                     0);
+    struct ss_batch b;
+    batch_init(&b);
+    assert_int_equal(batch_add_quarantine(&b, "r7", NULL, "not an object", "[1,2", &err), 0);
+    assert_int_equal(
+        batch_add_quarantine(&b, "r7", "score", "not a number", "{\"score\":\"x\"}", &err), 0);
+    struct load_counts c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(load_batch(x->l, x->acct, run_id, "emmersion.scores", &b, NULL, "v", &c, &err),
+                     0);
+    assert_int_equal(c.quarantined, 2);
+    assert_sql_eq(db, "2", "SELECT count(*) FROM quarantine WHERE record_key = $1", "r7");
+    assert_sql_eq(db, "[1,2", "SELECT raw FROM quarantine WHERE record_key = $1 AND field IS NULL",
+                  "r7");
+
+    /* Seen again (with a new reason): same rows, count 2, latest reason. */
+    batch_reset(&b);
+    assert_int_equal(batch_add_quarantine(&b, "r7", NULL, "still not an object", "[1,2,", &err), 0);
+    assert_int_equal(
+        batch_add_quarantine(&b, "r7", "score", "not a number", "{\"score\":\"x\"}", &err), 0);
+    assert_int_equal(load_batch(x->l, x->acct, run_id, "emmersion.scores", &b, NULL, "v", &c, &err),
+                     0);
+    assert_sql_eq(db, "2", "SELECT count(*) FROM quarantine WHERE record_key = $1", "r7");
+    assert_sql_eq(db, "2|still not an object|[1,2,",
+                  "SELECT concat_ws('|', seen_count, reason, raw) FROM quarantine "
+                  "WHERE record_key = $1 AND field IS NULL",
+                  "r7");
+    assert_sql_eq(db, "t",
+                  "SELECT last_seen_at > first_seen_at AND run_id IS NOT NULL FROM quarantine "
+                  "WHERE record_key = $1 AND field = 'score'",
+                  "r7");
+
+    /* When the record later loads, its quarantine rows are resolved. */
+    batch_reset(&b);
+    add_cand(&b, "u1", NULL);
+    add_res(&b, "r7", "u1", 5.0);
+    assert_int_equal(load_batch(x->l, x->acct, run_id, "emmersion.scores", &b, NULL, "v", &c, &err),
+                     0);
+    assert_sql_eq(db, "0",
+                  "SELECT count(*) FROM quarantine WHERE record_key = $1 AND resolved_at IS NULL",
+                  "r7");
+
+    struct run_stats st = {0};
+    st.counts = c;
+    st.requests = 12;
+    st.status_429 = 3;
+    st.windows = 4;
+    assert_int_equal(load_run_finish(x->l, run_id, &st, "partial", "1 window failed", &err), 0);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)run_id);
+    assert_sql_eq(
+        db, "partial|1 window failed|12|3|4|4|1|x",
+        "SELECT concat_ws('|', status, error, requests, status_429, windows, quarantined, "
+        "results_inserted, args->>'from') FROM sync_runs "
+        "WHERE id = $1 AND finished_at IS NOT NULL",
+        id);
+    assert_int_equal(load_run_finish(x->l, run_id + 1000, &st, "ok", NULL, &err), -1);
+    batch_free(&b);
+}
+
+static void test_subscores(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", NULL);
+    struct ss_result *r = add_res(&b, "r1", "u1", 825);
+    r->score_scale = "webcape";
+    r->scale_max = 1000;
+    r->score_pct = 82.5;
+    const char *names[] = {"reading", "grammar", "listening"};
+    double vals[] = {1, 14, 0}, maxs[] = {2, 16, NAN};
+    for (int i = 0; i < 3; i++) {
+        struct ss_subscore *s = result_add_subscore(r);
+        s->name = strdup(names[i]);
+        s->value = vals[i];
+        s->max = maxs[i];
+    }
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_sql_eq(db, "grammar=14/16,listening=0/,reading=1/2",
+                  "SELECT string_agg(name || '=' || value || '/' || coalesce(max::text, ''), ',' "
+                  "ORDER BY name) FROM result_subscores WHERE $1::text IS NOT NULL",
+                  "x");
+
+    /* Vendor re-sends the record with grammar changed and reading gone. */
+    batch_reset(&b);
+    add_cand(&b, "u1", NULL);
+    r = add_res(&b, "r1", "u1", 825);
+    r->score_scale = "webcape";
+    r->scale_max = 1000;
+    r->score_pct = 82.5;
+    free(r->raw_json);
+    r->raw_json = strdup("{\"userAssessmentId\":\"r1\",\"subScores\":{\"grammar\":15}}");
+    struct ss_subscore *s = result_add_subscore(r);
+    s->name = strdup("grammar");
+    s->value = 15;
+    s->max = 16;
+    s = result_add_subscore(r);
+    s->name = strdup("listening");
+    s->value = 0;
+    s->max = NAN;
+    char *listening_before = dbt_val(db, "SELECT xmin::text FROM result_subscores WHERE name = $1",
+                                     1, (const char *const[]){"listening"});
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.res_updated, 1);
+    assert_sql_eq(db, "grammar=15/16,listening=0/",
+                  "SELECT string_agg(name || '=' || value || '/' || coalesce(max::text, ''), ',' "
+                  "ORDER BY name) FROM result_subscores WHERE $1::text IS NOT NULL",
+                  "x");
+    /* The unchanged sub-score row was not rewritten. */
+    assert_sql_eq(db, listening_before, "SELECT xmin::text FROM result_subscores WHERE name = $1",
+                  "listening");
+    free(listening_before);
+    batch_free(&b);
+}
+
+static void test_hostile_strings_round_trip(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    const char *hostile[] = {
+        "O'Brien \"Bob\"",
+        "back\\slash \\N \\t \\\\",
+        "tab\there\nnew\rline",
+        "'); DROP TABLE results; --",
+        "Zoë 山田 太郎 🎓 مرحبا",
+        "\\N",
+        "",
+        "comma, semi; pipe| brace{}",
+    };
+    const size_t n = sizeof hostile / sizeof hostile[0];
+    struct ss_batch b;
+    batch_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "h%zu", i);
+        struct ss_candidate *c = add_cand(&b, key, hostile[i]);
+        free(c->given_name);
+        c->given_name = strdup(hostile[i]);
+        c->family_name = strdup(hostile[i]);
+        struct ss_result *r = add_res(&b, hostile[i][0] ? hostile[i] : "empty-key", key, 5);
+        r->placement = strdup(hostile[i]);
+        r->norm_notes = strdup(hostile[i]);
+    }
+    /* JSON escapes travel into jsonb intact. */
+    free(b.res[0].raw_json);
+    b.res[0].raw_json = strdup("{\"s\":\"a\\tb\\\"c\\\\d\\n\",\"u\":\"\\u00e9\\ud83c\\udf93\","
+                               "\"q\":\"'); DROP TABLE results; --\"}");
+    struct load_counts c;
+    struct ss_err err = {0};
+    if (load(x, &b, "'); DROP TABLE checkpoints; --", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.res_inserted, (long)n);
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "h%zu", i);
+        assert_sql_eq(db, hostile[i], "SELECT given_name FROM candidates WHERE vendor_key = $1",
+                      key);
+        assert_sql_eq(db, hostile[i], "SELECT family_name FROM candidates WHERE vendor_key = $1",
+                      key);
+        assert_sql_eq(db, hostile[i], "SELECT email FROM candidates WHERE vendor_key = $1", key);
+        assert_sql_eq(db, hostile[i],
+                      "SELECT r.placement FROM results r JOIN candidates c "
+                      "ON c.id = r.candidate_id WHERE c.vendor_key = $1",
+                      key);
+        assert_sql_eq(db, hostile[i],
+                      "SELECT r.norm_notes FROM results r JOIN candidates c "
+                      "ON c.id = r.candidate_id WHERE c.vendor_key = $1",
+                      key);
+    }
+    assert_sql_eq(db, "a\tb\"c\\d\n", "SELECT raw->>'s' FROM results WHERE vendor_key = $1",
+                  hostile[0]);
+    assert_sql_eq(db, "é🎓", "SELECT raw->>'u' FROM results WHERE vendor_key = $1", hostile[0]);
+    assert_sql_eq(db, "'); DROP TABLE checkpoints; --",
+                  "SELECT cursor FROM checkpoints WHERE stream = $1", "emmersion.scores");
+    assert_sql_eq(db, "t", "SELECT to_regclass($1) IS NOT NULL", "results");
+    /* Re-loading hostile data is recognised as unchanged. */
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.res_unchanged, (long)n);
+    assert_int_equal(c.cand_unchanged, (long)n);
+    batch_free(&b);
+}
+
+static void test_bad_bytes_do_not_fail_batch(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    struct ss_candidate *cd = add_cand(&b, "u1", NULL);
+    cd->given_name[0] = (char)0xff; /* invalid UTF-8 */
+    struct ss_result *r = add_res(&b, "r1", "u1", 5);
+    free(r->raw_json);
+    r->raw_json = strdup("{\"a\":\"x\\u0000y\",\"b\":\"\\\\u0000\"}");
+    struct ss_err err = {0};
+    assert_int_equal(batch_add_quarantine(&b, "q\xc3", NULL, "bad \xe2\x82", "\xff\xfe", &err), 0);
+    struct load_counts c;
+    if (load(x, &b, NULL, &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_sql_eq(db, "\xEF\xBF\xBDiven", "SELECT given_name FROM candidates WHERE vendor_key = $1",
+                  "u1");
+    /* \u0000 (refused by jsonb) became U+FFFD; the literal text "\u0000" stayed. */
+    assert_sql_eq(db, "x\xEF\xBF\xBDy|\\u0000",
+                  "SELECT concat_ws('|', raw->>'a', raw->>'b') FROM results WHERE vendor_key = $1",
+                  "r1");
+    assert_sql_eq(db, "\xEF\xBF\xBD\xEF\xBF\xBD",
+                  "SELECT raw FROM quarantine WHERE record_key = $1", "q\xEF\xBF\xBD");
+    batch_free(&b);
+}
+
+static void test_duplicates_in_batch_last_wins(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", "first@example.com");
+    add_cand(&b, "u1", "second@example.com");
+    add_res(&b, "r1", "u1", 1.0);
+    add_res(&b, "r1", "u1", 2.0);
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.cand_inserted, 1);
+    assert_int_equal(c.res_inserted, 1);
+    assert_sql_eq(db, "second@example.com", "SELECT email FROM candidates WHERE vendor_key = $1",
+                  "u1");
+    assert_sql_eq(db, "2", "SELECT score::text FROM results WHERE vendor_key = $1", "r1");
+    batch_free(&b);
+}
+
+static void test_accounts_and_checkpoints(void **state)
+{
+    struct lt *x = *state;
+    struct ss_err err = {0};
+    int64_t again = 0, other = 0;
+    assert_int_equal(load_account(x->l, "emmersion", "acme", &again, &err), 0);
+    assert_int_equal(again, x->acct);
+    assert_int_equal(load_account(x->l, "truenorth", "acme", &other, &err), 0);
+    assert_true(other != x->acct);
+    char *cursor = (char *)"sentinel";
+    assert_int_equal(load_checkpoint_get(x->l, x->acct, "emmersion.scores", &cursor, &err), 0);
+    assert_null(cursor);
+    struct ss_batch b;
+    batch_init(&b);
+    struct load_counts c;
+    assert_int_equal(load(x, &b, "2020-01-01T00:00:00Z", &c, &err), 0); /* empty batch */
+    assert_int_equal(load_checkpoint_get(x->l, x->acct, "emmersion.scores", &cursor, &err), 0);
+    assert_non_null(cursor);
+    assert_string_equal(cursor, "2020-01-01T00:00:00Z");
+    free(cursor);
+    /* Checkpoints are per account. */
+    assert_int_equal(load_checkpoint_get(x->l, other, "emmersion.scores", &cursor, &err), 0);
+    assert_null(cursor);
+    int64_t run = 0;
+    assert_int_equal(load_run_begin(x->l, x->acct, "s", "bogus-mode", NULL, &run, &err), -1);
+    assert_int_equal(err.code, SS_EDB);
+    batch_free(&b);
+}
+
+int main(void)
+{
+    log_set_level(LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_insert_and_values, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_unchanged_not_rewritten, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_changed_score_updates_one_row, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_moves_only_on_commit, lt_setup,
+                                        lt_teardown),
+        cmocka_unit_test_setup_teardown(test_quarantine_upsert, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_subscores, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_strings_round_trip, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_bytes_do_not_fail_batch, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_in_batch_last_wins, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_and_checkpoints, lt_setup, lt_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
