@@ -5,6 +5,8 @@
 # over the run's busiest stretch and the ratio to the limit, plus the 429s the
 # sandbox had to send (should be 0).
 #   bench/rate.sh [SCALE] [REPORTS]      default 10 (50 req/s) and 20000 reports
+# MARGIN=ms sets rate_margin_ms (default 10: loopback has next to no jitter;
+# production keeps the default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-10}
@@ -23,7 +25,8 @@ for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$T/port")"
 per_s=$((5 * scale)); per_20=$((2000 * scale))
 cat >"$T/c.yaml" <<YAML
-database: {url: \${DATABASE_URL}}
+database:
+  url: \${DATABASE_URL}
 vendors:
   emmersion:
     base_url: $url/emmersion/2020q3
@@ -34,6 +37,7 @@ vendors:
         streams: [scores]
         start_date: "2019-01-01"
         window: {initial_days: 1, min_seconds: 60, max_days: 1, target_records: 5}
+        rate_margin_ms: ${MARGIN:-10}
 YAML
 export K=sandbox-demo
 "$bin" -q --config "$T/c.yaml" migrate

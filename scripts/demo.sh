@@ -29,7 +29,7 @@ echo "== scoresync sync"
 # The database the sync used: DATABASE_URL, else the embedded cluster.
 url=${DATABASE_URL:-$(bash scripts/localpg.sh url "${SS_PG_DIR:-.scoresync/pg}")}
 expected=$(curl -sf "$SCORESYNC_SANDBOX_URL/_sandbox/emmersion/expected?account=demo" |
-           python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("completed_good", d["completed"]))')
+           grep -o '"completed":[0-9]*' | cut -d: -f2)
 loaded=$(psql "$url" -Atc "SELECT count(*) FROM results r JOIN vendor_accounts a ON a.id = r.account_id
                            WHERE a.vendor = 'emmersion' AND a.account = 'demo' AND r.status = 'completed'")
 echo "== completed score reports served by the sandbox: $expected; in the database: $loaded"
@@ -39,4 +39,9 @@ echo "== scoresync sync (again: nothing new, nothing rewritten)"
 psql "$url" -c "SELECT id, stream, status, results_inserted AS new, results_updated AS updated,
                        results_unchanged AS unchanged, requests, status_429
                 FROM sync_runs ORDER BY id DESC LIMIT 4"
-[ "$expected" = "$loaded" ] && echo "== OK: every completed report loaded exactly once"
+if [ "$expected" = "$loaded" ]; then
+  echo "== OK: every completed report the sandbox served is in the database, once"
+else
+  echo "== MISMATCH: expected $expected completed results, found $loaded" >&2
+  exit 1
+fi

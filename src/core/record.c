@@ -59,6 +59,7 @@ struct ss_result *batch_add_result(struct ss_batch *b)
     memset(r, 0, sizeof *r);
     r->assigned_at = r->started_at = r->completed_at = r->expires_at = TS_NULL;
     r->duration_us = TS_NULL;
+    r->passed = -1;
     r->score = NAN;
     r->scale_min = r->scale_max = r->score_pct = NAN;
     band_init(&r->toefl);
@@ -166,6 +167,7 @@ void result_clear(struct ss_result *r)
     for (size_t i = 0; i < r->n_subscores; i++)
         free(r->subscores[i].name);
     free(r->subscores);
+    free(r->skill);
     free(r->certificate_url);
     free(r->raw_json);
     free(r->norm_notes);

@@ -53,4 +53,48 @@ int norm_score_scale(const struct scales *s, const char *vendor, const char *ass
  * (Emmersion's NotStarted "score": 0.0 is no score). */
 void norm_result(const struct scales *s, const char *vendor, struct ss_result *r);
 
+/* ---- reference tables and explain (issue: one scale for every result) ---- */
+
+/* Hands every row of every mapping table to cb, as text values in the column
+ * order of the matching SQL reference table (sql/002_reference.sql):
+ *   "ref_cefr_levels"     code, label, rank
+ *   "ref_actfl_levels"    label, rank
+ *   "ref_actfl_cefr"      skill_group (receptive|productive), actfl_label, actfl_rank,
+ *                         cefr_sublevel ("B2.2", "0"), cefr_code (NULL for "0"), cefr_rank (NULL)
+ *   "ref_test_cefr"       test (toefl_ibt|ielts|toeic), skill (reading|listening|speaking|
+ *                         writing|total|overall), cefr_code, cefr_rank, min_score, max_score (NULL = open)
+ *   "ref_cepa_levels"     min_score, max_score, cefr_code, cefr_rank, level_name
+ *   "ref_status_map"      vendor, vendor_status, status
+ *   "ref_score_scales"    vendor, assessment_type, scale, min, max, linear (true|false)
+ *   "ref_pass_marks"      vendor, assessment_type, pass_mark, valid_from (NULL = always), valid_until
+ *   "ref_sources"         table_name, source (the publication it comes from)
+ * NULL entries are SQL NULL. cb returns 0 to go on, non-zero to stop (returned). */
+typedef int (*scales_row_fn)(void *arg, const char *table, const char *const *values, int n);
+int scales_export(const struct scales *s, scales_row_fn cb, void *arg);
+
+/* What `scoresync explain` prints: how one label or score normalises. Text
+ * fields point into the scales or into the struct's own buffers; valid until
+ * the next call with the same struct. */
+struct norm_explain {
+    int known;                 /* 0: the value is not in the tables (exit non-zero) */
+    char message[256];         /* why not, or a note ("IELTS maps only the overall band") */
+    const char *scale;         /* echo of the scale */
+    int cefr_low, cefr_high;   /* ranks, 0 = none */
+    int actfl_low, actfl_high;
+    double low, high;          /* numeric band or score, NAN if none */
+    double pct;                /* NAN if not linear */
+    const char *category;      /* categorical label (placement, personality type) or NULL */
+    char rule[256];            /* which table/row decided it */
+    const char *source;        /* the published source of that table */
+    const char *version;       /* scales_version() */
+};
+
+/* scale: cefr, actfl, toefl, ielts, toeic, cepa (0-100 score or level name),
+ * or a vendor score scale from score_scales (truenorth, webcape, testello,
+ * etest_ct, ...). vendor and skill may be NULL. Returns 0 when the scale
+ * exists (out->known says whether the value was recognised), -1 for an
+ * unknown scale name (err says which scales exist). */
+int norm_explain(const struct scales *s, const char *scale, const char *value, const char *vendor,
+                 const char *skill, struct norm_explain *out, struct ss_err *err);
+
 #endif

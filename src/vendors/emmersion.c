@@ -105,6 +105,9 @@ static int parse_report(json_object *rep, struct ss_result *r, struct jx_fail *f
         jx_str(rep, "certificateUrl", 0, &r->certificate_url, f) || parse_subscores(rep, r, f))
         return -1;
     r->has_score = has_score;
+    /* The API names every level field *SpeakingLevel: they rate speaking. */
+    if (r->cefr.label || r->actfl.label || r->toefl.label || r->ielts.label || r->toeic.label)
+        r->skill = strdup("speaking");
     r->raw_json = jx_dump(rep);
     return 0;
 }
