@@ -48,13 +48,11 @@ int cmd_migrate(int argc, char **argv, const struct cli_globals *g)
         log_error("migrate takes no arguments (got \"%s\")", argv[optind]);
         return EXIT_USAGE;
     }
-    struct config *cfg = NULL;
-    struct db *db = NULL;
-    int rc = cli_load_config(g, &cfg);
-    if (rc == EXIT_OK)
-        rc = cli_connect(cfg, &db);
+    struct config *cfg;
+    struct db *db;
+    int rc = cli_open(g, &cfg, NULL, &db);
     if (rc != EXIT_OK)
-        goto out;
+        return rc;
     if (!dir)
         dir = cli_migrations_dir(cfg);
     struct ss_err err = {0};

@@ -64,13 +64,11 @@ int cmd_status(int argc, char **argv, const struct cli_globals *g)
             return EXIT_USAGE;
         }
     }
-    struct config *cfg = NULL;
-    struct db *db = NULL;
-    int rc = cli_load_config(g, &cfg);
-    if (rc == EXIT_OK)
-        rc = cli_connect(cfg, &db);
+    struct config *cfg;
+    struct db *db;
+    int rc = cli_open(g, &cfg, NULL, &db);
     if (rc != EXIT_OK)
-        goto out;
+        return rc;
     static const struct {
         const char *title, *sql;
         int nparams;

@@ -115,16 +115,12 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
         return EXIT_USAGE;
     }
 
-    struct config *cfg = NULL;
-    struct db *db = NULL;
-    struct scales *sc = NULL;
-    int rc = cli_load_config(g, &cfg);
-    if (rc == EXIT_OK)
-        rc = cli_load_scales(cfg, &sc);
-    if (rc == EXIT_OK)
-        rc = cli_connect(cfg, &db);
+    struct config *cfg;
+    struct db *db;
+    struct scales *sc;
+    int rc = cli_open(g, &cfg, &sc, &db);
     if (rc != EXIT_OK)
-        goto out;
+        return rc;
     if (migrate_check(db, cli_migrations_dir(cfg), &err) != 0) {
         log_error("%s", err.msg);
         log_hint("run `scoresync migrate` first");

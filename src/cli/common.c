@@ -144,3 +144,25 @@ const char *cli_migrations_dir(const struct config *cfg)
 {
     return cfg && cfg->migrations_dir ? cfg->migrations_dir : "sql";
 }
+
+int cli_open(const struct cli_globals *g, struct config **cfg, struct scales **sc, struct db **db)
+{
+    *cfg = NULL;
+    *db = NULL;
+    if (sc)
+        *sc = NULL;
+    int rc = cli_load_config(g, cfg);
+    if (rc == EXIT_OK && sc)
+        rc = cli_load_scales(*cfg, sc);
+    if (rc == EXIT_OK)
+        rc = cli_connect(*cfg, db);
+    if (rc != EXIT_OK) {
+        if (sc) {
+            scales_free(*sc);
+            *sc = NULL;
+        }
+        cfg_free(*cfg);
+        *cfg = NULL;
+    }
+    return rc;
+}

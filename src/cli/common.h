@@ -16,6 +16,11 @@ int cli_load_config(const struct cli_globals *g, struct config **cfg);
  * cluster (scripts/localpg.sh) under database.data_dir. *db -> db_close(). */
 int cli_connect(const struct config *cfg, struct db **db);
 int cli_load_scales(const struct config *cfg, struct scales **sc);
+/* The usual opening of a command: config, then (if sc != NULL) the mapping
+ * tables, then the database. On failure everything opened is closed again
+ * and the exit code returned; on success the caller closes all three. */
+int cli_open(const struct cli_globals *g, struct config **cfg, struct scales **sc, struct db **db);
+
 /* Where migrations live: config's `migrations`, else ./sql. */
 const char *cli_migrations_dir(const struct config *cfg);
 

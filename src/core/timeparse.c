@@ -164,19 +164,27 @@ void ts_format(int64_t us, char *out, size_t outlen)
         out[0] = '\0';
         return;
     }
-    /* Floor division so instants before 1970 still format correctly. */
+    struct ts_parts p;
+    ts_split(us, &p);
+    snprintf(out, outlen, "%04lld-%02d-%02dT%02d:%02d:%02d.%06dZ", (long long)p.year, p.month,
+             p.day, p.hour, p.minute, p.second, p.micro);
+}
+
+void ts_split(int64_t us, struct ts_parts *p)
+{
+    /* Floor division so instants before 1970 still split correctly. */
     int64_t days = us / US_PER_DAY;
     int64_t rem = us % US_PER_DAY;
     if (rem < 0) {
         rem += US_PER_DAY;
         days--;
     }
-    int64_t y;
-    int m, d;
-    civil_from_days(days, &y, &m, &d);
+    civil_from_days(days, &p->year, &p->month, &p->day);
     int64_t secs = rem / US_PER_S;
-    snprintf(out, outlen, "%04lld-%02d-%02dT%02d:%02d:%02d.%06dZ", (long long)y, m, d,
-             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), (int)(rem % US_PER_S));
+    p->hour = (int)(secs / 3600);
+    p->minute = (int)(secs / 60 % 60);
+    p->second = (int)(secs % 60);
+    p->micro = (int)(rem % US_PER_S);
 }
 
 int duration_parse(const char *s, int64_t *out_us, struct ss_err *err)

@@ -27,6 +27,12 @@ void ts_format(int64_t us, char *out, size_t outlen);
 int duration_parse(const char *s, int64_t *out_us, struct ss_err *err) SS_MUSTCHECK;
 
 /* Calendar helpers (proleptic Gregorian, UTC). */
+struct ts_parts {
+    int64_t year;
+    int month, day, hour, minute, second, micro;
+};
+/* Splits an instant into calendar fields (floor semantics before 1970). */
+void ts_split(int64_t us, struct ts_parts *p);
 int64_t ts_from_civil(int y, int mon, int d, int h, int mi, int s);
 /* Parses a CLI date "2020-01-31" or a full timestamp. */
 int ts_parse_cli(const char *s, int64_t *out_us, struct ss_err *err) SS_MUSTCHECK;

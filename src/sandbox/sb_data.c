@@ -61,35 +61,19 @@ void sb_uuid(uint64_t key, uint64_t kind, uint64_t idx, char out[37])
              (unsigned long long)(b & 0xffffffffffffULL));
 }
 
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-    /* Howard Hinnant's algorithm (proleptic Gregorian). */
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int)(yy + (*m <= 2));
-}
-
 void sb_fmt_ticks(int64_t ticks, char *out, size_t n)
 {
-    int64_t days = ticks / TICKS_PER_DAY;
-    int64_t rem = ticks % TICKS_PER_DAY;
-    if (rem < 0) {
-        rem += TICKS_PER_DAY;
-        days--;
+    /* .NET writes 7 fraction digits: split the microseconds, keep the 7th. */
+    int64_t us = ticks / SB_TICKS_PER_US;
+    int64_t sub = ticks % SB_TICKS_PER_US;
+    if (sub < 0) {
+        sub += SB_TICKS_PER_US;
+        us--;
     }
-    int y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    int64_t secs = rem / SB_TICKS_PER_SEC;
-    snprintf(out, n, "%04d-%02u-%02uT%02d:%02d:%02d.%07lld+00:00", y, m, d, (int)(secs / 3600),
-             (int)(secs / 60 % 60), (int)(secs % 60), (long long)(rem % SB_TICKS_PER_SEC));
+    struct ts_parts p;
+    ts_split(us, &p);
+    snprintf(out, n, "%04lld-%02d-%02dT%02d:%02d:%02d.%06d%lld+00:00", (long long)p.year, p.month,
+             p.day, p.hour, p.minute, p.second, p.micro, (long long)sub);
 }
 
 void sb_fmt_duration(int64_t ticks, char *out, size_t n)
