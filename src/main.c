@@ -17,6 +17,7 @@ static const struct {
     {"backfill", cmd_backfill, "load a date range: --vendor V --since DATE [--until DATE]"},
     {"status", cmd_status, "checkpoints, recent runs, quarantine, unknown labels"},
     {"sandbox", cmd_sandbox, "run the bundled vendor sandbox (stand-in vendor APIs)"},
+    {"config", cmd_config, "check the configuration, or print the key reference"},
 };
 
 static void usage(FILE *f)

@@ -24,5 +24,6 @@ int cmd_sync(int argc, char **argv, const struct cli_globals *g); /* also `backf
 int cmd_backfill(int argc, char **argv, const struct cli_globals *g);
 int cmd_sandbox(int argc, char **argv, const struct cli_globals *g);
 int cmd_status(int argc, char **argv, const struct cli_globals *g);
+int cmd_config(int argc, char **argv, const struct cli_globals *g);
 
 #endif

@@ -610,7 +610,8 @@ static void test_reference_is_current(void **state)
     size_t n = fread(doc, 1, outlen + 1, f);
     fclose(f);
     if (n != outlen || memcmp(doc, out, outlen) != 0)
-        fail_msg("docs/config-reference.md is stale: regenerate it from cfg_print_reference()");
+        fail_msg("docs/config-reference.md is stale: run `scoresync config --reference > "
+                 "docs/config-reference.md`");
     free(doc);
     free(out);
 }
