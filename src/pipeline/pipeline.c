@@ -57,8 +57,12 @@ static int sink_emit(void *arg, struct ss_batch *b, const char *cursor, struct s
                  s->stream, q->record_key, q->field ? " field " : "", q->field ? q->field : "",
                  q->reason);
     }
+    int64_t t0 = clock_system()->now_us(NULL);
     int rc = load_batch(s->loader, s->account_id, s->run_id, s->ckpt_key, b, cursor,
                         scales_version(s->sc), &s->st->counts, err);
+    log_debug("%s/%s %s: loaded %zu results, %zu candidates in %.0f ms", s->acct->vendor,
+              s->acct->name, s->stream, b->n_res, b->n_cand,
+              (double)(clock_system()->now_us(NULL) - t0) / 1000.0);
     batch_reset(b);
     if (rc == 0)
         note_requests(s);

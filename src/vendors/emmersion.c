@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/buf.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/timeparse.h"
 #include "jsonx.h"
@@ -138,15 +139,18 @@ static int quarantine(struct ss_batch *b, const char *key, const struct jx_fail 
     return batch_add_quarantine(b, key, f->field[0] ? f->field : NULL, f->reason, text, err);
 }
 
-/* The user object without its nested reports, as the candidate's raw JSON. */
+/* The user object without its nested reports, as the candidate's raw JSON:
+ * the reports are detached for the dump and put back (no deep copy). */
 static char *user_raw(json_object *u)
 {
-    json_object *copy = NULL;
-    if (json_object_deep_copy(u, &copy, NULL) != 0)
-        return NULL;
-    json_object_object_del(copy, "scoreReports");
-    char *s = jx_dump(copy);
-    json_object_put(copy);
+    json_object *reps = NULL;
+    if (json_object_object_get_ex(u, "scoreReports", &reps) && reps) {
+        json_object_get(reps);
+        json_object_object_del(u, "scoreReports");
+    }
+    char *s = jx_dump(u);
+    if (reps)
+        json_object_object_add(u, "scoreReports", reps);
     return s;
 }
 
@@ -321,8 +325,10 @@ static int emm_fetch_window(void *arg, int64_t a, int64_t b, struct ss_batch *ou
     int rc = -1;
 
     for (int attempt = 1; attempt <= EMM_PARSE_ATTEMPTS; attempt++) {
+        int64_t t0 = clock_system()->now_us(NULL);
         if (http_do(ef->ctx->http, &hr, &resp, err) != 0)
             goto out;
+        int64_t t1 = clock_system()->now_us(NULL);
         if (resp.status == 204) {
             *records = 0;
             rc = 0;
@@ -342,6 +348,9 @@ static int emm_fetch_window(void *arg, int64_t a, int64_t b, struct ss_batch *ou
         out->supplementary = ef->supplementary;
         if (ef->parse(resp.body.data ? resp.body.data : "", resp.body.len, out, records, err) ==
             0) {
+            log_debug("%s/%s: POST %s: %zu bytes in %.0f ms, parsed in %.0f ms", acct->vendor,
+                      acct->name, ef->path, resp.body.len, (double)(t1 - t0) / 1000.0,
+                      (double)(clock_system()->now_us(NULL) - t1) / 1000.0);
             rc = 0;
             goto out;
         }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end backfill throughput with rate limits off, against the psql \copy
+# yardstick measured in the same run on the same server:
+#   1. psql \copy of N result-shaped rows (with a jsonb column) into a bare table
+#   2. scoresync backfill of the sandbox's N score reports (HTTP + parse + normalise + load)
+#   3. the same backfill again (every row unchanged)
+# Prints rows/s for each, the ratios, and scoresync's peak RSS (flat memory).
+#   bench/backfill.sh [REPORTS]     default 200000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200000}
+bash scripts/build.sh
+bin=$PWD/${BUILD_DIR:-build}/scoresync
+T=$(mktemp -d)
+chmod 755 "$T"
+export SS_PG_PORT=${SS_PG_PORT:-54378} SS_PG_FAST=1
+"$bin" sandbox --port 0 --port-file "$T/port" --reports "$n" --no-limits --quiet &
+sb=$!
+trap 'kill $sb 2>/dev/null; bash scripts/localpg.sh stop "$T/pg" >/dev/null 2>&1; rm -rf "$T"' EXIT
+bash scripts/localpg.sh start "$T/pg" >/dev/null
+export DATABASE_URL=$(bash scripts/localpg.sh url "$T/pg")
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$T/port")"
+cat >"$T/c.yaml" <<YAML
+database:
+  url: \${DATABASE_URL}
+vendors:
+  emmersion:
+    base_url: $url/emmersion/2020q3
+    rate_limits: [{requests: 100000, per_seconds: 1}]
+    accounts:
+      - name: demo
+        api_key: \${K}
+        streams: [scores]
+        window: {initial_days: 30, max_days: 365, target_records: 5000}
+YAML
+export K=sandbox-demo
+"$bin" -q --config "$T/c.yaml" migrate
+
+# Yardstick: the same number of rows of similar width through psql \copy.
+psql "$DATABASE_URL" -qc "CREATE TABLE copy_bench (id bigint, vendor_key text, status text,
+  score numeric, completed_at timestamptz, cefr_label text, raw jsonb)"
+psql "$DATABASE_URL" -Atc "COPY (SELECT g, md5(g::text), 'completed', (g % 100) / 10.0,
+  now() - g * interval '1 minute', 'B2-C1',
+  jsonb_build_object('userAssessmentId', md5(g::text), 'assessmentType', 'TrueNorth',
+    'status', 'Completed', 'score', 8.0, 'cefrSpeakingLevel', 'B2-C1',
+    'proficiencyLevelDescription', repeat('x', 300), 'diagnosticInfo', jsonb_build_array(repeat('y', 200)))
+  FROM generate_series(1, $n) g) TO STDOUT" >"$T/rows.tsv"
+s=$(date +%s.%N)
+psql "$DATABASE_URL" -qc "\\copy copy_bench FROM '$T/rows.tsv'"
+e=$(date +%s.%N)
+copy_rate=$(awk -v n="$n" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }')
+
+# Rows per second of one backfill over everything the sandbox has.
+run() {
+  local s e rows
+  s=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$T/rss" "$bin" -q --config "$T/c.yaml" backfill --vendor emmersion --since 2019-01-01
+  e=$(date +%s.%N)
+  rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
+  awk -v n="$rows" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+loaded=$(curl -s "$url/_sandbox/emmersion/expected?account=demo" | grep -o '"completed":[0-9]*' | cut -d: -f2)
+first=$(run)
+rss1=$(cat "$T/rss")
+psql "$DATABASE_URL" -qc "DELETE FROM checkpoints"
+second=$(run)
+rss2=$(cat "$T/rss")
+rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
+echo "reports served: $n (completed: $loaded); result rows loaded: $rows"
+echo "psql \\copy yardstick:         $copy_rate rows/s"
+echo "scoresync backfill (new):      $first rows/s  = $(awk -v a="$first" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss1} KiB"
+echo "scoresync backfill (unchanged): $second rows/s = $(awk -v a="$second" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss2} KiB"
