@@ -24,6 +24,8 @@ int cmd_sync(int argc, char **argv, const struct cli_globals *g); /* also `backf
 int cmd_backfill(int argc, char **argv, const struct cli_globals *g);
 int cmd_sandbox(int argc, char **argv, const struct cli_globals *g);
 int cmd_status(int argc, char **argv, const struct cli_globals *g);
+int cmd_explain(int argc, char **argv, const struct cli_globals *g); /* no database */
+int cmd_renormalize(int argc, char **argv, const struct cli_globals *g);
 int cmd_config(int argc, char **argv, const struct cli_globals *g);
 
 #endif

@@ -83,6 +83,9 @@ static const struct col res_cols[] = {
     {"toeic_label", "text"},
     {"toeic_low", "numeric"},
     {"toeic_high", "numeric"},
+    {"skill", "text"},
+    {"passed", "boolean"},
+    {"pass_rule", "text"},
     {"certificate_url", "text"},
     {"norm_notes", "text"},
     {"scales_version", "text"},
@@ -704,6 +707,17 @@ static void cw_level(struct cw *w, int rank)
         cw_long(w, rank);
 }
 
+/* passed: 1 true, 0 false, anything else (-1: no pass mark) NULL. */
+static void cw_bool(struct cw *w, int v)
+{
+    if (v != 0 && v != 1) {
+        cw_null(w);
+        return;
+    }
+    cw_sep(w);
+    cw_raw(w, v ? "t" : "f", 1);
+}
+
 static void cw_ts(struct cw *w, int64_t us)
 {
     if (us == TS_NULL) {
@@ -788,6 +802,9 @@ static void write_result(struct cw *w, long seq, const struct ss_result *r, cons
     write_band(w, &r->toefl);
     write_band(w, &r->ielts);
     write_band(w, &r->toeic);
+    cw_text(w, r->skill);
+    cw_bool(w, r->passed);
+    cw_text(w, r->pass_rule);
     cw_text(w, r->certificate_url);
     cw_text(w, r->norm_notes);
     cw_text(w, scales_version);

@@ -4,10 +4,13 @@
 #include "scales_priv.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "../core/timeparse.h"
 
 /* Length of a range separator at p: '-', en dash or em dash (UTF-8); 0 if none. */
 static size_t sep_len(const char *p)
@@ -165,24 +168,96 @@ static void band_result(const char *what, struct ss_band *bd, struct ss_result *
     }
 }
 
-/* CEPA sends a level name next to test_cefr; the name stands in (parser puts
- * it in r->placement) only when the CEFR code is missing. */
+/* A rule text on the heap for r->cefr.rule (owned by the result). */
+static void set_rule(struct ss_level *lv, const char *fmt, ...) SS_PRINTF(2, 3);
+static void set_rule(struct ss_level *lv, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    free(lv->rule);
+    lv->rule = strdup(buf);
+}
+
+/* CEPA without test_cefr: the level name the parser left in r->placement,
+ * through cepa_levels; failing that the score, through cepa_scores. Never
+ * the ACTFL table, though "Advance Low" looks like an ACTFL level. */
 static void cepa_fallback(const struct scales *s, struct ss_result *r)
 {
     const struct sc_name_level *e;
-    if (r->cefr.label || !r->placement || r->cefr.low)
+    const struct sc_cepa_score *c;
+    if (r->cefr.label || r->cefr.low)
         return;
-    if (!(e = sc_cepa_level(s, r->placement))) {
+    if (r->placement) {
+        if ((e = sc_cepa_level(s, r->placement))) {
+            r->cefr.low = e->lo;
+            r->cefr.high = e->hi;
+            set_rule(&r->cefr, "cepa_levels: \"%s\" -> %s", r->placement, e->cefr);
+            return;
+        }
         result_add_note(r, "unknown CEPA level \"%s\"", r->placement);
+    }
+    if (!r->has_score)
+        return;
+    if (!(c = sc_cepa_score(s, r->score))) {
+        result_add_note(r, "CEPA score %g is not in cepa_scores", r->score);
         return;
     }
-    r->cefr.low = e->lo;
-    r->cefr.high = e->hi;
-    if (!r->cefr.rule) {
-        size_t n = strlen(e->cefr) + strlen(r->placement) + 32;
-        if ((r->cefr.rule = malloc(n)))
-            snprintf(r->cefr.rule, n, "cepa_levels: \"%s\" -> %s", r->placement, e->cefr);
+    r->cefr.low = r->cefr.high = c->rank;
+    set_rule(&r->cefr, "cepa_scores: %g in %g-%g \"%s\" -> %s", r->score, c->min, c->max,
+             c->level, norm_cefr_code(s, c->rank));
+}
+
+/* ACTFL -> CEFR, only where the vendor gave ACTFL and no CEFR; the table is
+ * one-directional, so nothing here ever fills r->actfl from r->cefr. */
+static void actfl_crosswalk(const struct scales *s, struct ss_result *r)
+{
+    char rule[384];
+    int g;
+    if (r->cefr.label || r->cefr.low || !r->actfl.low)
+        return;
+    if ((g = sc_skill_group(r->skill)) < 0) {
+        result_add_note(r, "no CEFR from ACTFL \"%s\": skill %s%s%s is not reading, listening, "
+                           "speaking or writing",
+                        r->actfl.label, r->skill ? "\"" : "", r->skill ? r->skill : "unknown",
+                        r->skill ? "\"" : "");
+        return;
     }
+    if (sc_crosswalk(s, g, r->actfl.low, r->actfl.high, &r->cefr.low, &r->cefr.high, rule,
+                     sizeof rule) != 0) {
+        result_add_note(r, "no CEFR from ACTFL \"%s\": %s", r->actfl.label, rule);
+        return;
+    }
+    set_rule(&r->cefr, "%s", rule);
+}
+
+/* passed/pass_rule from the pass mark valid on the completion date. */
+static void pass_result(const struct scales *s, const char *vendor, struct ss_result *r)
+{
+    char key[SC_KEY_MAX];
+    r->passed = -1;
+    r->pass_rule = NULL;
+    if (!vendor || !r->has_score || strcmp(r->status, "completed") != 0 || !r->assessment_type ||
+        sc_normkey(r->assessment_type, strlen(r->assessment_type), key, sizeof key) != 0)
+        return;
+    int marked = 0;
+    for (size_t i = 0; i < s->n_pass; i++) {
+        const struct sc_pass *p = &s->pass[i];
+        if (strcmp(p->vendor, vendor) != 0 || strcmp(p->type, key) != 0)
+            continue;
+        marked = 1;
+        if (r->completed_at == TS_NULL || r->completed_at < p->from || r->completed_at >= p->until)
+            continue;
+        r->passed = r->score >= p->mark;
+        r->pass_rule = p->rule;
+        return;
+    }
+    if (marked)
+        result_add_note(r, "no pass mark for %s %s on %s", vendor, r->assessment_type,
+                        r->completed_at == TS_NULL ? "an unknown completion date"
+                                                   : "the completion date");
 }
 
 static void score_result(const struct scales *s, const char *vendor, struct ss_result *r)
@@ -228,12 +303,19 @@ void norm_result(const struct scales *s, const char *vendor, struct ss_result *r
     }
     score_result(s, vendor, r);
 
+    pass_result(s, vendor, r);
+
+    /* Derived levels are recomputed from the labels every time (renormalize). */
     r->cefr.low = r->cefr.high = 0;
     r->actfl.low = r->actfl.high = 0;
+    free(r->cefr.rule);
+    free(r->actfl.rule);
+    r->cefr.rule = r->actfl.rule = NULL;
     level_result(&s->cefr, "CEFR", &r->cefr, r);
     level_result(&s->actfl, "ACTFL", &r->actfl, r);
     if (vendor && strcmp(vendor, "cepa") == 0)
         cepa_fallback(s, r);
+    actfl_crosswalk(s, r);
 
     band_result("TOEFL", &r->toefl, r);
     band_result("IELTS", &r->ielts, r);

@@ -520,11 +520,20 @@ static void test_result_cepa(void **state)
         assert_non_null(strstr(f->cefr.rule, seen[i].name));
         assert_null(f->cefr.label);
     }
+    /* an unknown level name is noted and the score decides, through cepa_scores */
     struct ss_result *u = new_result(&b, "Speaking", "completed", 1, 49.0);
     u->placement = strdup("Wizard");
     norm_result(s, "cepa", u);
-    assert_int_equal(u->cefr.low, 0);
     assert_true(has_note(u, "unknown CEPA level \"Wizard\""));
+    assert_string_equal(norm_cefr_code(s, u->cefr.low), "B2");
+    assert_non_null(strstr(u->cefr.rule, "cepa_scores"));
+    assert_non_null(strstr(u->cefr.rule, "Upper Intermediate"));
+    /* neither name nor score: nothing derived, nothing invented */
+    struct ss_result *z = new_result(&b, "Speaking", "completed", 0, 0);
+    z->placement = strdup("Wizard");
+    norm_result(s, "cepa", z);
+    assert_int_equal(z->cefr.low, 0);
+    assert_null(z->cefr.rule);
 
     /* the fallback is CEPA's alone */
     struct ss_result *o = new_result(&b, "WebCAPE", "Completed", 1, 500.0);
@@ -541,6 +550,7 @@ static void test_result_etest_testello(void **state)
     struct ss_batch b;
     batch_init(&b);
     struct ss_result *ct = new_result(&b, "CT", "pass", 1, 75.0);
+    ct->completed_at = 1700000000000000; /* 2023: the 70 pass mark */
     ct->cefr.label = strdup("Pre-A1");
     norm_result(s, "etest", ct);
     assert_null(ct->norm_notes);
@@ -551,7 +561,7 @@ static void test_result_etest_testello(void **state)
     struct ss_result *tt = new_result(&b, "English test", "true", 1, 78.0);
     norm_result(s, "testello", tt);
     assert_string_equal(tt->status, "completed");
-    assert_string_equal(tt->score_scale, "testello_pct");
+    assert_string_equal(tt->score_scale, "testello");
     assert_float_equal(tt->score_pct, 78.0, 1e-9);
 
     /* "ESTJ": a text score, no number, nothing to scale, no note */
@@ -734,7 +744,7 @@ static void test_load_errors(void **state)
     load_bad(MINI_HEAD MINI_STATUSES "score_scales:\n  x:\n    T: {name: t, min: 5, max: 1, "
                                      "linear: true}\n",
              "score_scales.x.T.max:", "greater than min");
-    load_bad(MINI_HEAD MINI_STATUSES "toefl: [{a: 1}]\n", "bad.yaml:9: toefl:", "reserved");
+    load_bad(MINI_HEAD MINI_STATUSES "toefl: [{a: 1}]\n", "bad.yaml:9: toefl:", "unknown key");
     load_bad(MINI_HEAD "actfl_x: 1\n", "actfl_x:", "unknown key");
     load_bad("", "bad.yaml", "empty document");
     load_bad("cefr: [\n", "bad.yaml:", "");
