@@ -16,6 +16,9 @@ static const struct {
     {"sync", cmd_sync, "incremental sync from each stream's checkpoint"},
     {"backfill", cmd_backfill, "load a date range: --vendor V --since DATE [--until DATE]"},
     {"status", cmd_status, "checkpoints, recent runs, quarantine, unknown labels"},
+    {"explain", cmd_explain, "how one label or score normalises (no database)"},
+    {"renormalize", cmd_renormalize,
+     "re-normalise stored results after a scales change (no vendor calls)"},
     {"sandbox", cmd_sandbox, "run the bundled vendor sandbox (stand-in vendor APIs)"},
     {"config", cmd_config, "check the configuration, or print the key reference"},
 };
@@ -28,7 +31,7 @@ static void usage(FILE *f)
             "Commands:\n",
             SS_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nGlobal options:\n"
                "  -c, --config FILE  configuration (default: $SCORESYNC_CONFIG)\n"
                "  -v, --verbose      debug logging\n"
@@ -37,7 +40,8 @@ static void usage(FILE *f)
                "  -h, --help         this help; `scoresync COMMAND --help` for a command\n\n"
                "Secrets (API keys) come from the environment or files named in the config,\n"
                "never from the command line.\n\n"
-               "Exit status: 0 ok, 1 fatal, 2 usage, 3 config error, 4 partial failure.\n");
+               "Exit status: 0 ok, 1 fatal, 2 usage, 3 config error, 4 partial failure,\n"
+               "5 explain: value not in the mapping tables.\n");
 }
 
 int main(int argc, char **argv)

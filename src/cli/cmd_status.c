@@ -91,10 +91,9 @@ int cmd_status(int argc, char **argv, const struct cli_globals *g)
          "reason, q.seen_count FROM quarantine q JOIN vendor_accounts a ON a.id = q.account_id "
          "WHERE q.resolved_at IS NULL ORDER BY q.last_seen_at DESC LIMIT 50",
          0},
-        {"Labels the mapping tables do not know",
-         "SELECT a.vendor, r.norm_notes AS note, count(*) AS results "
-         "FROM results r JOIN vendor_accounts a ON a.id = r.account_id "
-         "WHERE r.norm_notes IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 50",
+        {"Labels the mapping tables do not know (extend config/scales.yaml, then renormalize)",
+         "SELECT vendor, issue, label, results, last_seen_at::timestamp(0) AS last_seen "
+         "FROM bi_unknown_labels ORDER BY results DESC, vendor, label LIMIT 50",
          0},
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {

@@ -8,6 +8,7 @@
 #include "../core/timeparse.h"
 #include "../http/http.h"
 #include "../load/migrate.h"
+#include "../load/refdata.h"
 #include "../pipeline/pipeline.h"
 #include "common.h"
 
@@ -126,6 +127,12 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
         log_hint("run `scoresync migrate` first");
         rc = EXIT_FATAL;
         goto out;
+    }
+    /* The ref_* tables BI joins against follow config/scales.yaml. */
+    if (refdata_load(db, sc, &err) < 0) {
+        log_warn("%s", err.msg);
+        log_detail("results still load; the ref_* tables keep their previous version");
+        err_clear(&err);
     }
     if (http_global_init(&err) != 0) {
         log_error("%s", err.msg);

@@ -70,9 +70,9 @@ struct ss_result {
     struct ss_subscore *subscores;
     size_t n_subscores;
 
-    char *skill;             /* "speaking", "writing", "reading", "listening"; NULL = overall/unknown */
-    int passed;              /* 1 pass, 0 fail, -1 no pass mark known (set by norm_result) */
-    const char *pass_rule;   /* static/scales-owned: which pass mark decided it, or NULL */
+    char *skill; /* "speaking", "writing", "reading", "listening"; NULL = overall/unknown */
+    int passed;  /* 1 pass, 0 fail, -1 no pass mark known (set by norm_result) */
+    const char *pass_rule; /* static/scales-owned: which pass mark decided it, or NULL */
 
     char *certificate_url;
     char *raw_json;   /* the vendor's record, compact JSON text */

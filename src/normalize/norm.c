@@ -206,8 +206,8 @@ static void cepa_fallback(const struct scales *s, struct ss_result *r)
         return;
     }
     r->cefr.low = r->cefr.high = c->rank;
-    set_rule(&r->cefr, "cepa_scores: %g in %g-%g \"%s\" -> %s", r->score, c->min, c->max,
-             c->level, norm_cefr_code(s, c->rank));
+    set_rule(&r->cefr, "cepa_scores: %g in %g-%g \"%s\" -> %s", r->score, c->min, c->max, c->level,
+             norm_cefr_code(s, c->rank));
 }
 
 /* ACTFL -> CEFR, only where the vendor gave ACTFL and no CEFR; the table is
@@ -219,8 +219,9 @@ static void actfl_crosswalk(const struct scales *s, struct ss_result *r)
     if (r->cefr.label || r->cefr.low || !r->actfl.low)
         return;
     if ((g = sc_skill_group(r->skill)) < 0) {
-        result_add_note(r, "no CEFR from ACTFL \"%s\": skill %s%s%s is not reading, listening, "
-                           "speaking or writing",
+        result_add_note(r,
+                        "no CEFR from ACTFL \"%s\": skill %s%s%s is not reading, listening, "
+                        "speaking or writing",
                         r->actfl.label, r->skill ? "\"" : "", r->skill ? r->skill : "unknown",
                         r->skill ? "\"" : "");
         return;

@@ -62,13 +62,13 @@ void norm_result(const struct scales *s, const char *vendor, struct ss_result *r
  *   "ref_actfl_cefr"      skill_group (receptive|productive), actfl_label, actfl_rank,
  *                         cefr_sublevel ("B2.2", "0"), cefr_code (NULL for "0"), cefr_rank (NULL)
  *   "ref_test_cefr"       test (toefl_ibt|ielts|toeic), skill (reading|listening|speaking|
- *                         writing|total|overall), cefr_code, cefr_rank, min_score, max_score (NULL = open)
- *   "ref_cepa_levels"     min_score, max_score, cefr_code, cefr_rank, level_name
+ *                         writing|total|overall), cefr_code, cefr_rank, min_score, max_score (NULL
+ * = open) "ref_cepa_levels"     min_score, max_score, cefr_code, cefr_rank, level_name
  *   "ref_status_map"      vendor, vendor_status, status
  *   "ref_score_scales"    vendor, assessment_type, scale, min, max, linear (true|false)
- *   "ref_pass_marks"      vendor, assessment_type, pass_mark, valid_from (NULL = always), valid_until
- *   "ref_sources"         table_name, source (the publication it comes from)
- * NULL entries are SQL NULL. cb returns 0 to go on, non-zero to stop (returned). */
+ *   "ref_pass_marks"      vendor, assessment_type, pass_mark, valid_from (NULL = always),
+ * valid_until "ref_sources"         table_name, source (the publication it comes from) NULL entries
+ * are SQL NULL. cb returns 0 to go on, non-zero to stop (returned). */
 typedef int (*scales_row_fn)(void *arg, const char *table, const char *const *values, int n);
 int scales_export(const struct scales *s, scales_row_fn cb, void *arg);
 
@@ -76,17 +76,17 @@ int scales_export(const struct scales *s, scales_row_fn cb, void *arg);
  * fields point into the scales or into the struct's own buffers; valid until
  * the next call with the same struct. */
 struct norm_explain {
-    int known;                 /* 0: the value is not in the tables (exit non-zero) */
-    char message[256];         /* why not, or a note ("IELTS maps only the overall band") */
-    const char *scale;         /* echo of the scale */
-    int cefr_low, cefr_high;   /* ranks, 0 = none */
+    int known;               /* 0: the value is not in the tables (exit non-zero) */
+    char message[256];       /* why not, or a note ("IELTS maps only the overall band") */
+    const char *scale;       /* echo of the scale */
+    int cefr_low, cefr_high; /* ranks, 0 = none */
     int actfl_low, actfl_high;
-    double low, high;          /* numeric band or score, NAN if none */
-    double pct;                /* NAN if not linear */
-    const char *category;      /* categorical label (placement, personality type) or NULL */
-    char rule[256];            /* which table/row decided it */
-    const char *source;        /* the published source of that table */
-    const char *version;       /* scales_version() */
+    double low, high;     /* numeric band or score, NAN if none */
+    double pct;           /* NAN if not linear */
+    const char *category; /* categorical label (placement, personality type) or NULL */
+    char rule[256];       /* which table/row decided it */
+    const char *source;   /* the published source of that table */
+    const char *version;  /* scales_version() */
 };
 
 /* scale: cefr, actfl, toefl, ielts, toeic, cepa (0-100 score or level name),

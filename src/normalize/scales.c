@@ -722,8 +722,8 @@ static int want_cefr(struct ld *l, const yaml_node_t *n, const char *path, int *
 
 /* Looks up the keys of a flow mapping like {actfl: .., cefr: ..}: every key
  * must be one of names[]; vals[i] receives the value node (or NULL). */
-static int take_keys(struct ld *l, const yaml_node_t *e, const char *path,
-                     const char *const *names, const yaml_node_t **vals)
+static int take_keys(struct ld *l, const yaml_node_t *e, const char *path, const char *const *names,
+                     const yaml_node_t **vals)
 {
     char p[SC_PATH_MAX], list[SC_PATH_MAX] = "";
     size_t n = 0;
@@ -899,15 +899,17 @@ static int load_test_skill(struct ld *l, const yaml_node_t *e, const char *path,
         }
         for (size_t j = 0; j + 1 < t->n; j++)
             if (t->v[j].rank == cut->rank || t->v[j].min == cut->min)
-                return ld_fail(l, c, p, "duplicate level or cut score (also %s.levels[%zu])",
-                               path, j);
+                return ld_fail(l, c, p, "duplicate level or cut score (also %s.levels[%zu])", path,
+                               j);
     }
     qsort(t->v, t->n, sizeof *t->v, cmp_cut_desc);
     /* A higher cut must mean a higher level, or lookups would contradict the table. */
+    pfmt(p, "%s.levels", path);
     for (size_t j = 0; j + 1 < t->n; j++)
         if (t->v[j].rank < t->v[j + 1].rank)
-            return ld_fail(l, v[1], p, "levels must rise with the cut score (%g -> rank %d, %g -> "
-                                       "rank %d)",
+            return ld_fail(l, v[1], p,
+                           "levels must rise with the cut score (%g -> rank %d, %g -> "
+                           "rank %d)",
                            t->v[j + 1].min, t->v[j + 1].rank, t->v[j].min, t->v[j].rank);
     if (v[2] && !is_null(v[2])) {
         pfmt(p, "%s.unpublished", path);
@@ -993,6 +995,7 @@ static int load_cepa_scores(struct ld *l, const yaml_node_t *seq)
             return -1;
         if (c->max < c->min)
             return ld_fail(l, v[1], q, "max %g is below min %g", c->max, c->min);
+        pfmt(q, "%s.min", p);
         if (i > 0 && !(c->min > l->s->cepa_sc[i - 1].max))
             return ld_fail(l, v[0], q, "%g overlaps the row above (rows go up, lowest first)",
                            c->min);
@@ -1042,9 +1045,8 @@ static int want_date(struct ld *l, const yaml_node_t *n, const char *path, int64
 /* pass_marks: [{vendor, assessment_type, pass_mark, valid_from, valid_until, note}]. */
 static int load_pass_marks(struct ld *l, const yaml_node_t *seq)
 {
-    static const char *const keys[] = {"vendor",     "assessment_type", "pass_mark",
-                                       "valid_from", "valid_until",     "note",
-                                       NULL};
+    static const char *const keys[] = {
+        "vendor", "assessment_type", "pass_mark", "valid_from", "valid_until", "note", NULL};
     char p[SC_PATH_MAX], q[SC_PATH_MAX];
     if (want_type(l, seq, YAML_SEQUENCE_NODE, "pass_marks") != 0)
         return -1;
@@ -1104,17 +1106,15 @@ static int load_pass_marks(struct ld *l, const yaml_node_t *seq)
 }
 
 static const char *const sc_sections[] = {
-    "cefr",       "actfl",     "statuses", "score_scales", "cepa_levels", "cepa_scores",
-    "actfl_cefr", "toefl_ibt", "ielts",    "toeic",        "pass_marks",  "sources",
-    NULL,
+    "cefr",      "actfl", "statuses", "score_scales", "cepa_levels", "cepa_scores", "actfl_cefr",
+    "toefl_ibt", "ielts", "toeic",    "pass_marks",   "sources",     NULL,
 };
 
 /* sources: {section: citation}. */
 static int load_sources(struct ld *l, const yaml_node_t *map)
 {
     char p[SC_PATH_MAX];
-    if (want_type(l, map, YAML_MAPPING_NODE, "sources") != 0 ||
-        check_keys(l, map, "sources") != 0)
+    if (want_type(l, map, YAML_MAPPING_NODE, "sources") != 0 || check_keys(l, map, "sources") != 0)
         return -1;
     if (!(l->s->src = calloc(map_len(map) ? map_len(map) : 1, sizeof *l->s->src)))
         return ld_oom(l);
@@ -1360,8 +1360,8 @@ out:
     return rc;
 }
 
-int sc_crosswalk(const struct scales *s, int group, int lo, int hi, int *clo, int *chi,
-                 char *rule, size_t n)
+int sc_crosswalk(const struct scales *s, int group, int lo, int hi, int *clo, int *chi, char *rule,
+                 size_t n)
 {
     static const char *const gname[] = {"receptive", "productive"};
     const struct sc_xwalk *a = sc_xwalk_find(s, group, lo), *b = sc_xwalk_find(s, group, hi);

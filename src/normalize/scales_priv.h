@@ -55,9 +55,9 @@ struct sc_name_level {
 
 /* One cell of ACTFL's alignment table. */
 struct sc_xwalk {
-    int actfl;   /* ACTFL rank */
-    char *sub;   /* ACTFL's CEFR cell verbatim: "B2.2", "0" */
-    int cefr;    /* canonical CEFR rank; 0 for "0" (no rating) */
+    int actfl; /* ACTFL rank */
+    char *sub; /* ACTFL's CEFR cell verbatim: "B2.2", "0" */
+    int cefr;  /* canonical CEFR rank; 0 for "0" (no rating) */
 };
 
 enum { SC_RECEPTIVE = 0, SC_PRODUCTIVE = 1 };
@@ -96,9 +96,9 @@ struct sc_pass {
     char *type;       /* normalised assessment type */
     char *type_label; /* as written */
     double mark;
-    int64_t from, until; /* microseconds, INT64_MIN / INT64_MAX = open */
+    int64_t from, until;          /* microseconds, INT64_MIN / INT64_MAX = open */
     char from_s[11], until_s[11]; /* "2022-01-20" or "" */
-    char *rule; /* "pass_marks: etest CT >= 70 from 2022-01-20 (...)" */
+    char *rule;                   /* "pass_marks: etest CT >= 70 from 2022-01-20 (...)" */
 };
 
 struct sc_source {
@@ -155,7 +155,7 @@ int sc_skill_group(const char *skill);
 /* ACTFL ranks lo..hi -> CEFR ranks through one column of actfl_cefr. Writes
  * the rule ("actfl_cefr productive: Advanced Mid -> B2.2 (B2+)") or, on -1,
  * why not (a level ACTFL gives no CEFR rating, or not in the column). */
-int sc_crosswalk(const struct scales *s, int group, int lo, int hi, int *clo, int *chi,
-                 char *rule, size_t n);
+int sc_crosswalk(const struct scales *s, int group, int lo, int hi, int *clo, int *chi, char *rule,
+                 size_t n);
 
 #endif

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 new_db
 sandbox --reports 3000 --seed 23 --no-limits --fault-slow 1 --slow-ms 150
-config "window: {initial_days: 10, min_seconds: 3600, max_days: 10, target_records: 40}" \
+config "window: {initial_days: 10, min_seconds: 3600, max_days: 60, target_records: 40}" \
   "streams: [scores]" "rate_limits: [{requests: 1000, per_seconds: 1}]"
 ss migrate
 

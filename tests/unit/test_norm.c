@@ -578,6 +578,183 @@ static void test_result_etest_testello(void **state)
     batch_free(&b);
 }
 
+/* ---- ACTFL -> CEFR crosswalk, CEPA scores, pass marks in norm_result ---------- */
+
+static struct ss_result *actfl_result(struct ss_batch *b, const char *actfl, const char *skill)
+{
+    struct ss_result *r = new_result(b, "TrueNorth", "Completed", 1, 8.0);
+    r->actfl.label = ss_strdup(actfl);
+    r->skill = ss_strdup(skill);
+    return r;
+}
+
+static void test_result_crosswalk(void **state)
+{
+    const struct scales *s = *state;
+    struct ss_batch b;
+    batch_init(&b);
+    /* ACTFL 2016, productive column (speaking, writing): AM -> B2.2 = B2+ */
+    struct ss_result *r = actfl_result(&b, "Advanced Mid", "speaking");
+    norm_result(s, "truenorth", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B2+");
+    assert_string_equal(norm_cefr_code(s, r->cefr.high), "B2+");
+    assert_non_null(r->cefr.rule);
+    assert_string_equal(r->cefr.rule, "actfl_cefr productive: Advanced Mid -> B2.2 (B2+)");
+    assert_null(r->cefr.label); /* derived, not reported */
+    assert_null(r->norm_notes);
+
+    /* receptive column (reading, listening): AM -> B2 */
+    r = actfl_result(&b, "Advanced Mid", "listening");
+    norm_result(s, "emmersion", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B2");
+    assert_string_equal(r->cefr.rule, "actfl_cefr receptive: Advanced Mid -> B2 (B2)");
+
+    /* the seed range, writing: AM -> B2.2 (B2+), AH -> C1 */
+    r = actfl_result(&b, "Advanced Mid - Advanced High", "writing");
+    norm_result(s, "emmersion", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B2+");
+    assert_string_equal(norm_cefr_code(s, r->cefr.high), "C1");
+    assert_non_null(strstr(r->cefr.rule, "Advanced High -> C1 (C1)"));
+
+    /* the sub-level is kept in the rule when it collapses: C1.1 -> C1 */
+    r = actfl_result(&b, "Advanced High", "reading");
+    norm_result(s, "emmersion", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "C1");
+    assert_string_equal(r->cefr.rule, "actfl_cefr receptive: Advanced High -> C1.1 (C1)");
+
+    /* "0" is no CEFR rating, not Pre A1 */
+    r = actfl_result(&b, "Novice Mid", "speaking");
+    norm_result(s, "emmersion", r);
+    assert_int_equal(r->cefr.low, 0);
+    assert_null(r->cefr.rule);
+    assert_true(has_note(r, "assigns no CEFR rating"));
+
+    /* unknown skill: nothing derived, a note */
+    r = actfl_result(&b, "Advanced Mid", NULL);
+    norm_result(s, "emmersion", r);
+    assert_int_equal(r->cefr.low, 0);
+    assert_true(has_note(r, "no CEFR from ACTFL \"Advanced Mid\""));
+    r = actfl_result(&b, "Advanced Mid", "grammar");
+    norm_result(s, "emmersion", r);
+    assert_int_equal(r->cefr.low, 0);
+    assert_true(has_note(r, "skill \"grammar\""));
+
+    /* a vendor CEFR label wins; the crosswalk does not run */
+    r = actfl_result(&b, "Advanced Mid - Advanced High", "speaking");
+    r->cefr.label = strdup("B2-C1");
+    norm_result(s, "truenorth", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B2");
+    assert_null(r->cefr.rule);
+
+    /* never CEFR -> ACTFL */
+    r = new_result(&b, "TrueNorth", "Completed", 1, 8.0);
+    r->cefr.label = strdup("B2+");
+    r->skill = strdup("speaking");
+    norm_result(s, "truenorth", r);
+    assert_int_equal(r->actfl.low, 0);
+    assert_int_equal(r->actfl.high, 0);
+    assert_null(r->actfl.rule);
+    assert_null(r->actfl.label);
+
+    /* renormalising recomputes the rule, it does not keep a stale one */
+    r = actfl_result(&b, "Advanced Low", "speaking");
+    norm_result(s, "emmersion", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B2");
+    free(r->actfl.label);
+    r->actfl.label = strdup("Intermediate High");
+    norm_result(s, "emmersion", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B1+");
+    assert_string_equal(r->cefr.rule, "actfl_cefr productive: Intermediate High -> B1.2 (B1+)");
+    batch_free(&b);
+}
+
+/* seeds/000: CEPA scores without test_cefr or a level name, through cepa_scores. */
+static void test_result_cepa_scores(void **state)
+{
+    const struct scales *s = *state;
+    static const struct {
+        double score;
+        const char *code, *level;
+    } cases[] = {
+        {50, "B2", "Upper Intermediate"},   {71.0, "B2+", "Advance Low"},
+        {49.0, "B2", "Upper Intermediate"}, {35.0, "B1+", "Intermediate"},
+        {37.0, "B1+", "Intermediate"},      {56.3, "B2+", "Advance Low"},
+        {35.7, "B1+", "Intermediate"},      {42.5, "B1+", "Intermediate"}, /* our rule */
+        {0, "A1", "True Beginner"},         {100, "C2", "Proficient"},
+    };
+    struct ss_batch b;
+    batch_init(&b);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ss_result *r = new_result(&b, "Speaking", "completed", 1, cases[i].score);
+        norm_result(s, "cepa", r);
+        if (!r->cefr.low || strcmp(norm_cefr_code(s, r->cefr.low), cases[i].code) != 0)
+            print_error("CEPA %g -> %s\n", cases[i].score, norm_cefr_code(s, r->cefr.low));
+        assert_string_equal(norm_cefr_code(s, r->cefr.low), cases[i].code);
+        assert_int_equal(r->cefr.low, r->cefr.high);
+        assert_non_null(strstr(r->cefr.rule, cases[i].level));
+        assert_null(r->actfl.label);
+        assert_int_equal(r->actfl.low, 0); /* "Advance Low" is never ACTFL */
+    }
+    /* a score the table does not cover: noted, not guessed */
+    struct ss_result *o = new_result(&b, "Speaking", "completed", 1, 100.5);
+    norm_result(s, "cepa", o);
+    assert_int_equal(o->cefr.low, 0);
+    assert_true(has_note(o, "not in cepa_scores"));
+    batch_free(&b);
+}
+
+static void test_result_pass_marks(void **state)
+{
+    const struct scales *s = *state;
+    /* eTest v1.5.4, 2022-01-20: CT pass mark 80 -> 70 */
+    int64_t day = 86400LL * 1000000;
+    int64_t cut = 1642636800LL * 1000000; /* 2022-01-20T00:00:00Z */
+    static const struct {
+        int64_t off;
+        double score;
+        int passed;
+        const char *mark;
+    } cases[] = {
+        {0, 70.0, 1, ">= 70"},    {0, 69.9, 0, ">= 70"},  {1, 79.0, 1, ">= 70"},
+        {-1, 79.9, 0, ">= 80"},   {-1, 80.0, 1, ">= 80"}, {-10 * 1, 75, 0, ">= 80"},
+        {400, 100.0, 1, ">= 70"},
+    };
+    struct ss_batch b;
+    batch_init(&b);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ss_result *r = new_result(&b, "CT", "pass", 1, cases[i].score);
+        /* off: whole days, or -1 = the last microsecond before the change */
+        r->completed_at = cases[i].off == -1 ? cut - 1 : cut + cases[i].off * day;
+        norm_result(s, "etest", r);
+        if (r->passed != cases[i].passed)
+            print_error("case %zu: passed %d\n", i, r->passed);
+        assert_int_equal(r->passed, cases[i].passed);
+        assert_non_null(r->pass_rule);
+        assert_non_null(strstr(r->pass_rule, cases[i].mark));
+    }
+    /* no mark without a score, a completed status, a known type or vendor */
+    struct ss_result *n = new_result(&b, "CT", "pass", 0, 0);
+    n->completed_at = cut;
+    norm_result(s, "etest", n);
+    assert_int_equal(n->passed, -1);
+    assert_null(n->pass_rule);
+    n = new_result(&b, "PT", "complete", 1, 90);
+    n->completed_at = cut;
+    norm_result(s, "etest", n);
+    assert_int_equal(n->passed, -1);
+    n = new_result(&b, "TrueNorth", "Completed", 1, 9.0);
+    n->completed_at = cut;
+    norm_result(s, "emmersion", n);
+    assert_int_equal(n->passed, -1);
+    assert_null(n->pass_rule);
+    /* no completion date: the mark is unknown, noted */
+    n = new_result(&b, "CT", "pass", 1, 75);
+    norm_result(s, "etest", n);
+    assert_int_equal(n->passed, -1);
+    assert_true(has_note(n, "no pass mark"));
+    batch_free(&b);
+}
+
 /* norm_result twice (renormalize) gives the same answer. */
 static void test_result_idempotent(void **state)
 {
@@ -775,6 +952,9 @@ int main(void)
         cmocka_unit_test(test_result_unknown_labels),
         cmocka_unit_test(test_result_cepa),
         cmocka_unit_test(test_result_etest_testello),
+        cmocka_unit_test(test_result_crosswalk),
+        cmocka_unit_test(test_result_cepa_scores),
+        cmocka_unit_test(test_result_pass_marks),
         cmocka_unit_test(test_result_idempotent),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_load_errors),
