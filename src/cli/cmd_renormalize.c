@@ -12,15 +12,6 @@
 #include "../vendors/vendor.h"
 #include "common.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    /* First signal: stop after the batch in flight (committed); a second kills. */
-    stop_flag = 1;
-    signal(sig, SIG_DFL);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -59,7 +50,6 @@ int cmd_renormalize(int argc, char **argv, const struct cli_globals *g)
                                          {NULL, 0, NULL, 0}};
     struct renorm_request rq;
     memset(&rq, 0, sizeof rq);
-    rq.stop = &stop_flag;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -120,8 +110,7 @@ int cmd_renormalize(int argc, char **argv, const struct cli_globals *g)
         rc = EXIT_FATAL;
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    rq.stop = cli_stop_on_signals();
     struct renorm_counts n;
     int prc = renormalize_run(db, sc, &rq, &n, &err);
     printf("renormalize%s: scales %s: %ld examined, %ld changed, %ld unchanged, %ld failed to "

@@ -12,15 +12,6 @@
 #include "../pipeline/pipeline.h"
 #include "common.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    /* First signal: finish the current batch and stop cleanly; a second one kills. */
-    stop_flag = 1;
-    signal(sig, SIG_DFL);
-}
-
 static void usage(FILE *f, int backfill)
 {
     if (backfill)
@@ -67,7 +58,6 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
     memset(&rq, 0, sizeof rq);
     rq.since = rq.until = TS_NULL;
     rq.backfill = backfill;
-    rq.stop = &stop_flag;
     struct ss_err err = {0};
     int c;
     optind = 1;
@@ -139,8 +129,7 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
         rc = EXIT_FATAL;
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    rq.stop = cli_stop_on_signals();
     struct sync_summary sum;
     int prc = pipeline_sync(cfg, db, sc, &rq, &sum, &err);
     http_global_cleanup();

@@ -166,3 +166,18 @@ int cli_open(const struct cli_globals *g, struct config **cfg, struct scales **s
     }
     return rc;
 }
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    stop_flag = 1;
+    signal(sig, SIG_DFL);
+}
+
+volatile sig_atomic_t *cli_stop_on_signals(void)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    return &stop_flag;
+}

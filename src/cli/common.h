@@ -3,6 +3,8 @@
 #ifndef SS_CLI_COMMON_H
 #define SS_CLI_COMMON_H
 
+#include <signal.h>
+
 #include "../config/config.h"
 #include "../load/db.h"
 #include "../normalize/norm.h"
@@ -20,6 +22,11 @@ int cli_load_scales(const struct config *cfg, struct scales **sc);
  * tables, then the database. On failure everything opened is closed again
  * and the exit code returned; on success the caller closes all three. */
 int cli_open(const struct cli_globals *g, struct config **cfg, struct scales **sc, struct db **db);
+
+/* Installs SIGINT/SIGTERM handlers for a long-running command and returns
+ * the flag they set: the first signal asks the command to stop after the
+ * batch in hand (its checkpoint committed); a second one kills. */
+volatile sig_atomic_t *cli_stop_on_signals(void);
 
 /* Where migrations live: config's `migrations`, else ./sql. */
 const char *cli_migrations_dir(const struct config *cfg);
