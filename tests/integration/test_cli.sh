@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 new_db
 
-for c in "" migrate sync backfill status sandbox config; do
+for c in "" migrate sync backfill status sandbox config explain renormalize; do
   $SS_BIN $c --help >"$T/help" || fail "scoresync $c --help exited $?"
   grep -q "Usage" "$T/help" || fail "scoresync $c --help prints no usage"
 done
