@@ -33,6 +33,24 @@
 #define RAW_VALUES ", st.raw_sha256, st.raw::jsonb"
 #define RAW_SET    ", raw_sha256 = st.raw_sha256, raw = st.raw::jsonb"
 
+/* Results' raw JSON (~1.5 KB, most of a batch's bytes) is sent only where
+ * the stored digest differs: ss_stage_res carries the digest alone, the
+ * server names the rows whose raw it needs (RAW_NEED_SQL) and only those go
+ * to ss_stage_raw. An unchanged re-sync then moves ~10% of the bytes. A row
+ * with no ss_stage_raw entry has the stored digest, hence the stored raw
+ * (load_batch holds the account's lock in between). */
+#define RES_RAW_DDL   ", raw_sha256 bytea"
+#define RES_RAW_NAMES ", raw_sha256"
+#define RES_RAW_JOIN                                                                               \
+    "LEFT JOIN LATERAL (SELECT raw FROM ss_stage_raw sr WHERE sr.seq = st.seq LIMIT 1) sr ON "     \
+    "true "
+#define RES_RAW_CHANGED                                                                            \
+    " OR (o.raw_sha256 IS DISTINCT FROM st.raw_sha256 AND o.raw IS DISTINCT FROM sr.raw::jsonb)"
+#define RES_RAW_VALUES ", st.raw_sha256, sr.raw::jsonb"
+#define RES_RAW_SET                                                                                \
+    ", raw_sha256 = CASE WHEN sr.raw IS NULL THEN t.raw_sha256 ELSE st.raw_sha256 END, "           \
+    "raw = COALESCE(sr.raw::jsonb, t.raw)"
+
 struct col {
     const char *name, *type;
 };
@@ -139,8 +157,11 @@ static int build_stage_ddl(struct buf *b, struct ss_err *err)
                             "candidate_key text NOT NULL") != 0 ||
         cols_ddl(b, res_cols, N_RES_COLS, err) != 0 ||
         buf_appendf(b, err,
-                    RAW_DDL
+                    RES_RAW_DDL
                     ") ON COMMIT DELETE ROWS; "
+                    /* Probed by seq once per staged result (RES_RAW_JOIN). */
+                    "CREATE TEMP TABLE IF NOT EXISTS ss_stage_raw (seq int PRIMARY KEY, "
+                    "raw text NOT NULL) ON COMMIT DELETE ROWS; "
                     "CREATE TEMP TABLE IF NOT EXISTS ss_stage_sub (res_seq int NOT NULL, "
                     "name text NOT NULL, value numeric, max numeric) ON COMMIT DELETE ROWS; "
                     "CREATE TEMP TABLE IF NOT EXISTS ss_stage_quar (seq int NOT NULL, "
@@ -179,6 +200,11 @@ static int build_upsert(struct buf *b, int res, struct ss_err *err)
     const struct col *c = res ? res_cols : cand_cols;
     size_t n = res ? N_RES_COLS : N_CAND_COLS;
     const char *cand = res ? "candidate_id, " : "";
+    const char *raw_changed = res ? RES_RAW_CHANGED : RAW_CHANGED;
+    const char *raw_names = res ? RES_RAW_NAMES ", raw" : RAW_NAMES;
+    const char *raw_values = res ? RES_RAW_VALUES : RAW_VALUES;
+    const char *raw_set = res ? RES_RAW_SET : RAW_SET;
+    const char *raw_join = res ? RES_RAW_JOIN : "";
     if (buf_appendf(b, err,
                     "WITH j AS MATERIALIZED (SELECT st.seq, %s o.id AS old_id, "
                     "(o.id IS NULL OR (%s",
@@ -187,9 +213,9 @@ static int build_upsert(struct buf *b, int res, struct ss_err *err)
         buf_appendf(b, err, ") IS DISTINCT FROM (%s", res ? "c.id, " : "") != 0 ||
         cols_list(b, "st.", c, n, 0, err) != 0 ||
         buf_appendf(b, err,
-                    ")" RAW_CHANGED ") AND (o.id IS NULL OR NOT $2::bool%s) AS changed "
+                    ")%s) AND (o.id IS NULL OR NOT $2::bool%s) AS changed "
                     "FROM %s st ",
-                    res ? " OR o.stream = st.stream" : "", stage) != 0)
+                    raw_changed, res ? " OR o.stream = st.stream" : "", stage) != 0)
         return -1;
     if (res && buf_appendf(
                    b, err,
@@ -198,24 +224,24 @@ static int build_upsert(struct buf *b, int res, struct ss_err *err)
         return -1;
     if (buf_appendf(b, err,
                     "LEFT JOIN LATERAL (SELECT * FROM %s o WHERE o.account_id = $1::bigint "
-                    "AND o.vendor_key = st.vendor_key LIMIT 1) o ON true), "
+                    "AND o.vendor_key = st.vendor_key LIMIT 1) o ON true %s), "
                     "ins AS (INSERT INTO %s (account_id, vendor_key, %s",
-                    table, table, cand) != 0 ||
+                    table, raw_join, table, cand) != 0 ||
         cols_list(b, "", c, n, 0, err) != 0 ||
-        buf_appendf(b, err, RAW_NAMES ") SELECT $1::bigint, st.vendor_key, %s",
+        buf_appendf(b, err, "%s) SELECT $1::bigint, st.vendor_key, %s", raw_names,
                     res ? "j.candidate_id, " : "") != 0 ||
         cols_list(b, "st.", c, n, 0, err) != 0 ||
         buf_appendf(b, err,
-                    RAW_VALUES " FROM j JOIN %s st ON st.seq = j.seq WHERE j.old_id IS NULL%s "
-                               "RETURNING id, vendor_key), "
-                               "upd AS (UPDATE %s t SET %s",
-                    stage, res ? " AND j.candidate_id IS NOT NULL" : "", table,
-                    res ? "candidate_id = j.candidate_id, " : "") != 0 ||
+                    "%s FROM j JOIN %s st ON st.seq = j.seq %sWHERE j.old_id IS NULL%s "
+                    "RETURNING id, vendor_key), "
+                    "upd AS (UPDATE %s t SET %s",
+                    raw_values, stage, raw_join, res ? " AND j.candidate_id IS NOT NULL" : "",
+                    table, res ? "candidate_id = j.candidate_id, " : "") != 0 ||
         cols_list(b, "st.", c, n, 1, err) != 0 ||
         buf_appendf(b, err,
-                    RAW_SET ", updated_at = now() FROM j JOIN %s st ON st.seq = j.seq "
-                            "WHERE t.id = j.old_id AND j.changed%s RETURNING t.id, t.vendor_key)",
-                    stage, res ? " AND j.candidate_id IS NOT NULL" : "") != 0)
+                    "%s, updated_at = now() FROM j JOIN %s st ON st.seq = j.seq %s"
+                    "WHERE t.id = j.old_id AND j.changed%s RETURNING t.id, t.vendor_key)",
+                    raw_set, stage, raw_join, res ? " AND j.candidate_id IS NOT NULL" : "") != 0)
         return -1;
     if (res && buf_appendf(b, err,
                            ", ch AS (INSERT INTO ss_changed (id, vendor_key, inserted) "
@@ -239,14 +265,14 @@ static int build_upsert_res(struct buf *b, struct ss_err *err)
 }
 
 static int build_copy(struct buf *b, const char *table, const char *lead, const struct col *c,
-                      size_t n, struct ss_err *err)
+                      size_t n, const char *raw_names, struct ss_err *err)
 {
     if (buf_appendf(b, err, "COPY %s (%s", table, lead) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         if (buf_appendf(b, err, ", %s", c[i].name) != 0)
             return -1;
-    return buf_appendf(b, err, RAW_NAMES ") FROM STDIN");
+    return buf_appendf(b, err, "%s) FROM STDIN", raw_names);
 }
 
 /* Sub-scores of changed results: a new result's go in with a plain INSERT;
@@ -279,6 +305,14 @@ static const char *const assessments_sql =
 static const char *const resolve_sql =
     "UPDATE quarantine q SET resolved_at = now() FROM ss_changed ch "
     "WHERE q.account_id = $1::bigint AND q.record_key = ch.vendor_key AND q.resolved_at IS NULL";
+
+/* $1 = account_id. Staged results whose raw JSON the upsert needs: new
+ * ones and those whose stored digest differs (see RES_RAW_JOIN). */
+static const char *const raw_need_sql =
+    "SELECT st.seq FROM ss_stage_res st LEFT JOIN LATERAL (SELECT o.raw_sha256 FROM results o "
+    "WHERE o.account_id = $1::bigint AND o.vendor_key = st.vendor_key LIMIT 1) o ON true "
+    "WHERE o.raw_sha256 IS DISTINCT FROM st.raw_sha256";
+static const char *const copy_raw_sql = "COPY ss_stage_raw (seq, raw) FROM STDIN";
 
 static const char *const copy_sub_sql = "COPY ss_stage_sub (res_seq, name, value, max) FROM STDIN";
 static const char *const copy_quar_sql =
@@ -319,11 +353,11 @@ static char *build_sql(int (*fn)(struct buf *, struct ss_err *), struct ss_err *
 }
 
 static char *build_copy_sql(const char *table, const char *lead, const struct col *c, size_t n,
-                            struct ss_err *err)
+                            const char *raw_names, struct ss_err *err)
 {
     struct buf b;
     buf_init(&b, 0);
-    if (build_copy(&b, table, lead, c, n, err) != 0) {
+    if (build_copy(&b, table, lead, c, n, raw_names, err) != 0) {
         buf_free(&b);
         return NULL;
     }
@@ -355,9 +389,10 @@ struct loader *loader_new(struct db *db, struct ss_err *err)
     l->stage_ddl = build_sql(build_stage_ddl, err);
     l->upsert_cand = build_sql(build_upsert_cand, err);
     l->upsert_res = build_sql(build_upsert_res, err);
-    l->copy_cand = build_copy_sql("ss_stage_cand", "seq, vendor_key", cand_cols, N_CAND_COLS, err);
-    l->copy_res =
-        build_copy_sql("ss_stage_res", "seq, vendor_key, candidate_key", res_cols, N_RES_COLS, err);
+    l->copy_cand =
+        build_copy_sql("ss_stage_cand", "seq, vendor_key", cand_cols, N_CAND_COLS, RAW_NAMES, err);
+    l->copy_res = build_copy_sql("ss_stage_res", "seq, vendor_key, candidate_key", res_cols,
+                                 N_RES_COLS, RES_RAW_NAMES, err);
     if (!l->stage_ddl || !l->upsert_cand || !l->upsert_res || !l->copy_cand || !l->copy_res)
         goto fail;
     /* Outside any transaction, so the tables outlive a rolled-back batch. */
@@ -542,63 +577,58 @@ static size_t utf8_len(const unsigned char *p)
     return 0;
 }
 
-static int utf8_valid(const char *s)
+/* Appends s as COPY text in one pass (the writer's hot path: ~1.5 KB of raw
+ * JSON per row): escapes backslash, tab, newline and CR; replaces each byte
+ * that is not valid UTF-8 with U+FFFD, so one bad byte from a vendor cannot
+ * fail the whole batch (PostgreSQL rejects invalid UTF-8); and, for JSON,
+ * turns the escape \u0000 (which jsonb refuses) into \ufffd. Valid JSON
+ * has backslashes only inside strings, so pairing them up is enough to
+ * tell an escape from an escaped backslash. Runs of plain bytes are copied
+ * with one append. */
+static void cw_escape(struct cw *w, const char *s, int json)
 {
     const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if (*p < 0x80) {
+    const unsigned char *run = p;
+    for (;;) {
+        unsigned c = *p;
+        if (c >= 0x20 && c < 0x80 && c != '\\') {
             p++;
             continue;
         }
-        size_t n = utf8_len(p);
-        if (!n)
-            return 0;
-        p += n;
-    }
-    return 1;
-}
-
-/* A copy with each invalid byte replaced by U+FFFD, so one bad byte from a
- * vendor cannot fail the whole batch (PostgreSQL rejects invalid UTF-8). */
-static char *utf8_repair(const char *s)
-{
-    size_t len = strlen(s);
-    char *out = malloc(len * 3 + 1);
-    if (!out)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    char *o = out;
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (n) {
-            memcpy(o, p, n);
-            o += n;
-            p += n;
+        if (c >= 0x80) {
+            size_t n = utf8_len(p);
+            if (n) {
+                p += n;
+                continue;
+            }
+        } else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != 0) {
+            p++;
+            continue;
+        }
+        /* Flush the plain run, then handle the byte at p. */
+        cw_raw(w, (const char *)run, (size_t)(p - run));
+        if (c == 0)
+            return;
+        if (c >= 0x80) {
+            cw_raw(w, "\xEF\xBF\xBD", 3);
+            p++;
+        } else if (c == '\\') {
+            if (json && strncmp((const char *)p + 1, "u0000", 5) == 0) {
+                cw_raw(w, "\\\\ufffd", 7);
+                p += 6;
+            } else if (json && p[1] == '\\') {
+                cw_raw(w, "\\\\\\\\", 4);
+                p += 2;
+            } else {
+                cw_raw(w, "\\\\", 2);
+                p++;
+            }
         } else {
-            memcpy(o, "\xEF\xBF\xBD", 3);
-            o += 3;
+            cw_raw(w, c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r", 2);
             p++;
         }
+        run = p;
     }
-    *o = '\0';
-    return out;
-}
-
-/* jsonb refuses the escape \u0000; it becomes \ufffd. Valid JSON has
- * backslashes only inside strings, so pairing them up is enough. */
-static char *json_drop_nul(const char *s)
-{
-    char *out = strdup(s);
-    if (!out)
-        return NULL;
-    for (char *p = out; *p; p++) {
-        if (*p != '\\' || !p[1])
-            continue;
-        if (strncmp(p + 1, "u0000", 5) == 0)
-            memcpy(p + 2, "fffd", 4);
-        p++; /* skip the escaped character */
-    }
-    return out;
 }
 
 static void cw_text_impl(struct cw *w, const char *s, int json)
@@ -608,26 +638,8 @@ static void cw_text_impl(struct cw *w, const char *s, int json)
         cw_raw(w, "\\N", 2);
         return;
     }
-    if (w->failed)
-        return;
-    char *fixed = NULL;
-    if (!utf8_valid(s)) {
-        fixed = utf8_repair(s);
-        s = fixed;
-    }
-    char *fixed2 = NULL;
-    if (s && json && strstr(s, "\\u0000")) {
-        fixed2 = json_drop_nul(s);
-        s = fixed2;
-    }
-    if (!s) {
-        err_set(w->err, SS_ENOMEM, "out of memory");
-        w->failed = 1;
-    } else if (buf_append_copy_escaped(w->b, s, w->err) != 0) {
-        w->failed = 1;
-    }
-    free(fixed);
-    free(fixed2);
+    if (!w->failed)
+        cw_escape(w, s, json);
 }
 
 static void cw_text(struct cw *w, const char *s)
@@ -640,11 +652,10 @@ static void cw_json(struct cw *w, const char *s)
     cw_text_impl(w, s, 1);
 }
 
-/* raw_sha256 (bytea hex input, its backslash escaped for COPY) and raw. */
-static void cw_raw_pair(struct cw *w, const char *json)
+/* raw_sha256 (bytea hex input, its backslash escaped for COPY). */
+static void cw_sha(struct cw *w, const char *json)
 {
     if (!json) {
-        cw_null(w);
         cw_null(w);
         return;
     }
@@ -655,11 +666,20 @@ static void cw_raw_pair(struct cw *w, const char *json)
         w->failed = 1;
         return;
     }
+    static const char digits[] = "0123456789abcdef";
     char hex[3 + 2 * EVP_MAX_MD_SIZE + 1] = "\\\\x";
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(hex + 3 + 2 * i, 3, "%02x", md[i]);
+    for (unsigned i = 0; i < mdlen; i++) {
+        hex[3 + 2 * i] = digits[md[i] >> 4];
+        hex[4 + 2 * i] = digits[md[i] & 15];
+    }
     cw_sep(w);
     cw_raw(w, hex, 3 + 2 * (size_t)mdlen);
+}
+
+/* raw_sha256 and raw. */
+static void cw_raw_pair(struct cw *w, const char *json)
+{
+    cw_sha(w, json);
     cw_json(w, json);
 }
 
@@ -724,8 +744,25 @@ static void cw_ts(struct cw *w, int64_t us)
         cw_null(w);
         return;
     }
+    /* ts_format's text without snprintf (up to four per row). */
+    struct ts_parts t;
+    ts_split(us, &t);
     char tmp[48];
-    ts_format(us, tmp, sizeof tmp);
+    if (t.year < 0 || t.year > 9999) {
+        ts_format(us, tmp, sizeof tmp);
+    } else {
+        int v[] = {(int)t.year, t.month, t.day, t.hour, t.minute, t.second, t.micro};
+        static const int width[] = {4, 2, 2, 2, 2, 2, 6};
+        static const char after[] = "--T::.Z";
+        char *o = tmp;
+        for (int i = 0; i < 7; i++) {
+            for (int k = width[i] - 1, x = v[i]; k >= 0; k--, x /= 10)
+                o[k] = (char)('0' + x % 10);
+            o += width[i];
+            *o++ = after[i];
+        }
+        *o = '\0';
+    }
     cw_sep(w);
     cw_raw(w, tmp, strlen(tmp));
 }
@@ -808,7 +845,7 @@ static void write_result(struct cw *w, long seq, const struct ss_result *r, cons
     cw_text(w, r->certificate_url);
     cw_text(w, r->norm_notes);
     cw_text(w, scales_version);
-    cw_raw_pair(w, r->raw_json);
+    cw_sha(w, r->raw_json); /* raw itself: stage_raw() */
     cw_end(w);
 }
 
@@ -918,25 +955,60 @@ static int stage_candidates(struct loader *l, const struct ss_batch *b, struct s
     return copy_buf(l, l->copy_cand, "candidates", err);
 }
 
+/* COPYs the batch's results (without raw, see RES_RAW_JOIN). *skip (the
+ * caller frees it) marks results superseded later in the batch. */
 static int stage_results(struct loader *l, const struct ss_batch *b, const char *stream,
-                         const char *scales_version, struct ss_err *err)
+                         const char *scales_version, unsigned char **skip, struct ss_err *err)
 {
-    unsigned char *skip =
+    *skip =
         superseded(b->res, b->n_res, sizeof *b->res, offsetof(struct ss_result, vendor_key), err);
-    if (!skip)
+    if (!*skip)
         return -1;
-    int rc = -1;
     struct cw w = {&l->copy, err, 0, 1};
     buf_reset(&l->copy);
     for (size_t i = 0; i < b->n_res && !w.failed; i++)
-        if (!skip[i])
+        if (!(*skip)[i])
             write_result(&w, (long)i, &b->res[i], stream, scales_version);
-    if (w.failed) {
-        err_prefix(err, "results");
-        goto out;
+    if (w.failed)
+        return err_prefix(err, "results");
+    return copy_buf(l, l->copy_res, "results", err);
+}
+
+/* Asks which staged results need their raw JSON and COPYs just those. */
+static int stage_raw(struct loader *l, const struct ss_batch *b, const char *acct,
+                     struct ss_err *err)
+{
+    const char *params[] = {acct};
+    PGresult *res = NULL;
+    if (db_exec(l->db, raw_need_sql, 1, params, PGRES_TUPLES_OK, &res, err) != 0)
+        return err_prefix(err, "results");
+    struct cw w = {&l->copy, err, 0, 1};
+    buf_reset(&l->copy);
+    int n = PQntuples(res);
+    for (int i = 0; i < n && !w.failed; i++) {
+        long seq = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        if (seq < 0 || (size_t)seq >= b->n_res) {
+            err_set(err, SS_EDB, "results: server asked for raw JSON of row %ld", seq);
+            PQclear(res);
+            return -1;
+        }
+        cw_long(&w, seq);
+        cw_json(&w, b->res[seq].raw_json);
+        cw_end(&w);
     }
-    if (copy_buf(l, l->copy_res, "results", err) != 0)
-        goto out;
+    PQclear(res);
+    if (w.failed)
+        return err_prefix(err, "results");
+    if (n == 0)
+        return 0;
+    return copy_buf(l, copy_raw_sql, "results", err);
+}
+
+/* Sub-scores of the staged results; only needed when some result changed. */
+static int stage_subscores(struct loader *l, const struct ss_batch *b, const unsigned char *skip,
+                           struct ss_err *err)
+{
+    struct cw w = {&l->copy, err, 0, 1};
     buf_reset(&l->copy);
     size_t n_sub = 0;
     for (size_t i = 0; i < b->n_res && !w.failed; i++) {
@@ -950,16 +1022,11 @@ static int stage_results(struct loader *l, const struct ss_batch *b, const char 
             n_sub++;
         }
     }
-    if (w.failed) {
-        err_prefix(err, "result_subscores");
-        goto out;
-    }
+    if (w.failed)
+        return err_prefix(err, "result_subscores");
     if (n_sub > 0 && copy_buf(l, copy_sub_sql, "result_subscores", err) != 0)
-        goto out;
-    rc = 0;
-out:
-    free(skip);
-    return rc;
+        return -1;
+    return 0;
 }
 
 static int stage_quarantine(struct loader *l, const struct ss_batch *b, struct ss_err *err)
@@ -1015,17 +1082,22 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
     fmt_i64(run, sizeof run, run_id);
     const char *run_param = run_id > 0 ? run : NULL;
     struct load_counts c = {0};
+    unsigned char *skip = NULL; /* results superseded later in the batch */
     if (db_cmd(l->db, "BEGIN", err) != 0)
         return -1;
     {
         /* One loader per account at a time (see build_upsert); a batch's
          * sorts in memory; index probes priced as on SSD, so joining a
-         * batch to a big table by key stays a series of index lookups. */
+         * batch to a big table by key stays a series of index lookups; no
+         * JIT: the staging tables have no statistics, so the planner's
+         * guesses cross the JIT cost thresholds and compiling took ~250 ms
+         * of a 5,000-row batch that runs in a few ms. */
         const char *params[] = {acct};
         if (db_exec(l->db,
                     "SELECT pg_advisory_xact_lock(" LOAD_LOCK_CLASS ", $1::int), "
                     "set_config('work_mem', '64MB', true), "
-                    "set_config('random_page_cost', '1.1', true)",
+                    "set_config('random_page_cost', '1.1', true), "
+                    "set_config('jit', 'off', true)",
                     1, params, PGRES_TUPLES_OK, NULL, err) != 0) {
             err_prefix(err, "locking account %s", acct);
             goto fail;
@@ -1043,7 +1115,8 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
     }
     if (b->n_res > 0) {
         long v[4] = {0};
-        if (stage_results(l, b, stream, scales_version, err) != 0 ||
+        if (stage_results(l, b, stream, scales_version, &skip, err) != 0 ||
+            stage_raw(l, b, acct, err) != 0 ||
             exec_counts(l, l->upsert_res, acct, b->supplementary, "results", v, 4, err) != 0)
             goto fail;
         if (v[3] != v[2]) {
@@ -1070,7 +1143,8 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
         c.res_unchanged = v[2] - v[0] - v[1];
         if (v[0] + v[1] > 0) {
             if (exec_acct(l, assessments_sql, acct, "assessments", err) != 0 ||
-                exec_acct(l, resolve_sql, acct, "quarantine", err) != 0)
+                exec_acct(l, resolve_sql, acct, "quarantine", err) != 0 ||
+                stage_subscores(l, b, skip, err) != 0)
                 goto fail;
             if (db_cmd(l->db, subscores_sql, err) != 0) {
                 err_prefix(err, "result_subscores");
@@ -1108,8 +1182,10 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
         counts->res_unchanged += c.res_unchanged;
         counts->quarantined += c.quarantined;
     }
+    free(skip);
     return 0;
 fail:
+    free(skip);
     db_rollback(l->db);
     return err_prefix(err, "loading batch for %s (rolled back)", stream);
 }
