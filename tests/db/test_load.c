@@ -292,6 +292,117 @@ static void test_changed_score_updates_one_row(void **state)
     batch_free(&b);
 }
 
+/* A supplementary stream (Emmersion assignments) inserts what is new but
+ * never overwrites a result another stream loaded, nor a candidate; it
+ * does update its own rows. */
+static void test_supplementary_never_overwrites(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", "a@example.com");
+    add_res(&b, "r1", "u1", 8.0);
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    char *before = xmins(x, "results");
+    char *cand_before = xmins(x, "candidates");
+
+    /* The same attempt seen by the assignments stream: no score, other status. */
+    struct ss_batch a;
+    batch_init(&a);
+    a.supplementary = 1;
+    struct ss_candidate *cand = add_cand(&a, "u1", "other@example.com");
+    (void)cand;
+    struct ss_result *r = add_res(&a, "r1", "u1", 0);
+    free(r->stream);
+    r->stream = strdup("assignments");
+    r->has_score = 0;
+    r->status = "in_progress";
+    struct ss_result *fresh = add_res(&a, "r9", "u1", 0);
+    free(fresh->stream);
+    fresh->stream = strdup("assignments");
+    fresh->has_score = 0;
+    fresh->status = "not_started";
+    memset(&c, 0, sizeof c); /* load_batch adds to the counts */
+    assert_int_equal(
+        load_batch(x->l, x->acct, 0, "emmersion.assignments", &a, NULL, "scales-v1", &c, &err), 0);
+    assert_int_equal(c.res_inserted, 1);
+    assert_int_equal(c.res_updated, 0);
+    assert_int_equal(c.cand_updated, 0);
+    char *after = xmins(x, "results");
+    char *cand_after = xmins(x, "candidates");
+    /* r1 and u1 untouched: same xmin, same values. */
+    assert_non_null(strstr(after, strtok(before, ",")));
+    assert_string_equal(cand_before, cand_after);
+    assert_sql_eq(db, "completed", "SELECT status FROM results WHERE vendor_key = $1", "r1");
+    assert_sql_eq(db, "8.00", "SELECT score::numeric(4,2)::text FROM results WHERE vendor_key = $1",
+                  "r1");
+    assert_sql_eq(db, "a@example.com", "SELECT email FROM candidates WHERE vendor_key = $1", "u1");
+
+    /* The assignments stream updates its own row... */
+    a.res[1].status = "in_progress";
+    memset(&c, 0, sizeof c); /* load_batch adds to the counts */
+    assert_int_equal(
+        load_batch(x->l, x->acct, 0, "emmersion.assignments", &a, NULL, "scales-v1", &c, &err), 0);
+    assert_int_equal(c.res_updated, 1);
+    assert_sql_eq(db, "in_progress", "SELECT status FROM results WHERE vendor_key = $1", "r9");
+    /* ...and the main stream takes it over when the score arrives. */
+    struct ss_batch s2;
+    batch_init(&s2);
+    add_cand(&s2, "u1", "a@example.com");
+    add_res(&s2, "r9", "u1", 6.5);
+    assert_int_equal(load(x, &s2, NULL, &c, &err), 0);
+    assert_int_equal(c.res_updated, 1);
+    assert_sql_eq(db, "scores", "SELECT stream FROM results WHERE vendor_key = $1", "r9");
+    assert_sql_eq(db, "completed", "SELECT status FROM results WHERE vendor_key = $1", "r9");
+    free(before);
+    free(after);
+    free(cand_before);
+    free(cand_after);
+    batch_free(&s2);
+    batch_free(&a);
+    batch_free(&b);
+}
+
+/* The vendor reordering keys of the same JSON is not a change; a change of
+ * raw content alone is. */
+static void test_raw_key_order_is_not_a_change(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", NULL);
+    struct ss_result *r = add_res(&b, "r1", "u1", 8.0);
+    free(r->raw_json);
+    r->raw_json = strdup("{\"userAssessmentId\":\"r1\",\"score\":8.00,\"extra\":[1,2]}");
+    struct load_counts c;
+    struct ss_err err = {0};
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    char *before = xmins(x, "results");
+
+    free(r->raw_json);
+    r->raw_json = strdup("{\"extra\":[1,2], \"score\":8.00, \"userAssessmentId\":\"r1\"}");
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.res_unchanged, 1);
+    char *same = xmins(x, "results");
+    assert_string_equal(before, same);
+
+    free(r->raw_json);
+    r->raw_json = strdup("{\"extra\":[1,2,3], \"score\":8.00, \"userAssessmentId\":\"r1\"}");
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    assert_int_equal(c.res_updated, 1);
+    assert_sql_eq(db, "3",
+                  "SELECT jsonb_array_length(raw->'extra')::text FROM results "
+                  "WHERE vendor_key = $1",
+                  "r1");
+    free(before);
+    free(same);
+    batch_free(&b);
+}
+
 static void test_checkpoint_moves_only_on_commit(void **state)
 {
     struct lt *x = *state;
@@ -623,6 +734,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_insert_and_values, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_reload_unchanged_not_rewritten, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_changed_score_updates_one_row, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_supplementary_never_overwrites, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_key_order_is_not_a_change, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_moves_only_on_commit, lt_setup,
                                         lt_teardown),
         cmocka_unit_test_setup_teardown(test_quarantine_upsert, lt_setup, lt_teardown),
