@@ -1153,7 +1153,11 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
         }
     }
     if (b->n_quar > 0) {
-        const char *params[] = {acct, run_param, stream};
+        /* A backfill's progress key ("scores#backfill:...") is still the
+         * "scores" stream: the same bad record is one quarantine row. */
+        char qstream[128];
+        snprintf(qstream, sizeof qstream, "%.*s", (int)strcspn(stream, "#"), stream);
+        const char *params[] = {acct, run_param, qstream};
         if (stage_quarantine(l, b, err) != 0)
             goto fail;
         if (db_exec(l->db, quarantine_sql, 3, params, PGRES_COMMAND_OK, NULL, err) != 0) {

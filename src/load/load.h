@@ -48,7 +48,9 @@ int load_run_finish(struct loader *l, int64_t run_id, const struct run_stats *st
 
 /* In one transaction: upserts the batch's candidates, results (with their
  * sub-scores) and quarantine rows, and sets the stream checkpoint to cursor
- * (unless cursor is NULL). scales_version is stored with each result.
+ * (unless cursor is NULL). stream is the checkpoint key; its part before a
+ * '#' (a backfill's "scores#backfill:<range>") names the stream of
+ * quarantine rows. scales_version is stored with each result.
  * Adds what happened to *counts. */
 int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char *stream,
                const struct ss_batch *b, const char *cursor, const char *scales_version,

@@ -21,7 +21,13 @@ struct sink {
     const char *ckpt_key;
     int64_t account_id, run_id;
     struct run_stats *st;
+    size_t batch_rows;       /* database.batch_rows: results per transaction */
+    long notes, quarantined; /* seen this run, for capping the log */
 };
+
+/* Per run, this many unknown-label notes and quarantined records are logged
+ * one by one; the rest are counted (`scoresync status` lists them all). */
+#define LOG_EACH_MAX 50
 
 /* Records how many requests the run has sent so far, and when: a run killed
  * before it finishes still tells the next one how much of the vendor's
@@ -41,25 +47,55 @@ static void note_requests(struct sink *s)
                  e.msg);
 }
 
+/* Loads a batch in transactions of at most batch_rows results. The
+ * candidates and quarantine rows go with the first part (the later parts'
+ * results refer to those candidates); only the last part carries the
+ * cursor, so the checkpoint moves when the whole window is in. */
+static int load_parts(struct sink *s, const struct ss_batch *b, const char *cursor,
+                      struct ss_err *err)
+{
+    size_t per = s->batch_rows > 0 ? s->batch_rows : b->n_res;
+    size_t off = 0;
+    do {
+        struct ss_batch part;
+        memset(&part, 0, sizeof part);
+        part.supplementary = b->supplementary;
+        if (off == 0) {
+            part.cand = b->cand;
+            part.n_cand = b->n_cand;
+            part.quar = b->quar;
+            part.n_quar = b->n_quar;
+        }
+        part.res = b->res + off;
+        part.n_res = b->n_res - off < per ? b->n_res - off : per;
+        off += part.n_res;
+        int last = off >= b->n_res;
+        if (load_batch(s->loader, s->account_id, s->run_id, s->ckpt_key, &part,
+                       last ? cursor : NULL, scales_version(s->sc), &s->st->counts, err) != 0)
+            return -1;
+    } while (off < b->n_res);
+    return 0;
+}
+
 static int sink_emit(void *arg, struct ss_batch *b, const char *cursor, struct ss_err *err)
 {
     struct sink *s = arg;
     for (size_t i = 0; i < b->n_res; i++) {
         struct ss_result *r = &b->res[i];
         norm_result(s->sc, s->acct->vendor, r);
-        if (r->norm_notes)
+        if (r->norm_notes && s->notes++ < LOG_EACH_MAX)
             log_warn("%s/%s %s: result %s: %s", s->acct->vendor, s->acct->name, s->stream,
                      r->vendor_key, r->norm_notes);
     }
     for (size_t i = 0; i < b->n_quar; i++) {
         const struct ss_quarantine *q = &b->quar[i];
-        log_warn("%s/%s %s: record %s%s%s: %s (quarantined)", s->acct->vendor, s->acct->name,
-                 s->stream, q->record_key, q->field ? " field " : "", q->field ? q->field : "",
-                 q->reason);
+        if (s->quarantined++ < LOG_EACH_MAX)
+            log_warn("%s/%s %s: record %s%s%s: %s (quarantined)", s->acct->vendor, s->acct->name,
+                     s->stream, q->record_key, q->field ? " field " : "", q->field ? q->field : "",
+                     q->reason);
     }
     int64_t t0 = clock_system()->now_us(NULL);
-    int rc = load_batch(s->loader, s->account_id, s->run_id, s->ckpt_key, b, cursor,
-                        scales_version(s->sc), &s->st->counts, err);
+    int rc = load_parts(s, b, cursor, err);
     log_debug("%s/%s %s: loaded %zu results, %zu candidates in %.0f ms", s->acct->vendor,
               s->acct->name, s->stream, b->n_res, b->n_cand,
               (double)(clock_system()->now_us(NULL) - t0) / 1000.0);
@@ -126,7 +162,7 @@ static void checkpoint_key(const struct sync_request *rq, const char *stream, ch
     snprintf(out, n, "%s#backfill:%s..%s", stream, a, b);
 }
 
-static int run_stream(struct db *db, struct loader *ld, const struct scales *sc,
+static int run_stream(struct db *db, struct loader *ld, size_t batch_rows, const struct scales *sc,
                       const struct vendor_ops *v, const struct cfg_account *acct,
                       struct http_client *http, int64_t account_id, const char *stream,
                       const struct sync_request *rq, int64_t now, struct sync_summary *sum,
@@ -150,7 +186,20 @@ static int run_stream(struct db *db, struct loader *ld, const struct scales *sc,
     log_info("%s/%s %s: %s from %s", acct->vendor, acct->name, stream,
              rq->backfill ? "backfill" : "sync", cursor ? cursor : "the beginning");
 
-    struct sink s = {db, http, before.requests, ld, sc, acct, stream, key, account_id, run_id, &st};
+    struct sink s;
+    memset(&s, 0, sizeof s);
+    s.db = db;
+    s.http = http;
+    s.requests_before = before.requests;
+    s.loader = ld;
+    s.sc = sc;
+    s.acct = acct;
+    s.stream = stream;
+    s.ckpt_key = key;
+    s.account_id = account_id;
+    s.run_id = run_id;
+    s.st = &st;
+    s.batch_rows = batch_rows;
     struct vendor_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.acct = acct;
@@ -192,6 +241,10 @@ static int run_stream(struct db *db, struct loader *ld, const struct scales *sc,
              acct->vendor, acct->name, stream, status, st.requests, st.retries, st.status_429,
              c->res_inserted, c->res_updated, c->res_unchanged, c->cand_inserted, c->cand_updated,
              c->quarantined);
+    if (s.notes > LOG_EACH_MAX || s.quarantined > LOG_EACH_MAX)
+        log_warn("%s/%s %s: %ld results with unknown labels and %ld quarantined records in "
+                 "all (only the first %d of each were logged); `scoresync status` lists them",
+                 acct->vendor, acct->name, stream, s.notes, s.quarantined, LOG_EACH_MAX);
 
     /* Add to the totals. */
     struct run_stats *t = &sum->total;
@@ -293,9 +346,10 @@ static int lock_account(struct db *db, int64_t account_id, const char *prefix, i
     return 0;
 }
 
-static int sync_account(struct db *db, struct loader *ld, const struct scales *sc,
-                        const struct vendor_ops *v, const struct cfg_account *acct,
-                        const struct sync_request *rq, struct sync_summary *sum, struct ss_err *err)
+static int sync_account(struct db *db, struct loader *ld, size_t batch_rows,
+                        const struct scales *sc, const struct vendor_ops *v,
+                        const struct cfg_account *acct, const struct sync_request *rq,
+                        struct sync_summary *sum, struct ss_err *err)
 {
     char prefix[160];
     snprintf(prefix, sizeof prefix, "%s/%s", acct->vendor, acct->name);
@@ -331,7 +385,8 @@ static int sync_account(struct db *db, struct loader *ld, const struct scales *s
             continue;
         if (rq->stop && *rq->stop)
             break;
-        if (run_stream(db, ld, sc, v, acct, http, account_id, stream, rq, now, sum, err) != 0) {
+        if (run_stream(db, ld, batch_rows, sc, v, acct, http, account_id, stream, rq, now, sum,
+                       err) != 0) {
             log_error("%s %s: %s", prefix, stream, err->msg);
             sum->streams_failed++;
             failed = 1;
@@ -377,7 +432,7 @@ int pipeline_sync(const struct config *cfg, struct db *db, const struct scales *
                 failed = 1;
                 continue;
             }
-            if (sync_account(db, ld, sc, v, a, rq, sum, err) != 0)
+            if (sync_account(db, ld, (size_t)cfg->db.batch_rows, sc, v, a, rq, sum, err) != 0)
                 failed = 1;
             if (rq->stop && *rq->stop)
                 goto out;

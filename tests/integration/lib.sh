@@ -43,6 +43,7 @@ config() {
   cat >"$T/config.yaml" <<YAML
 database:
   url: \${DATABASE_URL}
+  batch_rows: 100   # small, so windows load in several transactions
 scales: $SS_SOURCE_DIR/config/scales.yaml
 migrations: $SS_SOURCE_DIR/sql
 vendors:
