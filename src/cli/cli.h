@@ -1,6 +1,8 @@
 /* cli: one file per command. main.c parses the global options and hands the
- * remaining arguments to the command, which parses its own (getopt_long),
- * prints its own --help, and returns one of the exit codes below. */
+ * remaining arguments to the command, which parses its own (getopt_long,
+ * starting with optind = 0 so glibc re-initialises after main's "+" scan and
+ * options may follow operands), prints its own --help, and returns one of the
+ * exit codes below. */
 #ifndef SS_CLI_H
 #define SS_CLI_H
 

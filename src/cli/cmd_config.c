@@ -44,7 +44,7 @@ int cmd_config(int argc, char **argv, const struct cli_globals *g)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int reference = 0, c;
-    optind = 1;
+    optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'r') {
             reference = 1;

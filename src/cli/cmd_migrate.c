@@ -27,7 +27,7 @@ int cmd_migrate(int argc, char **argv, const struct cli_globals *g)
                                          {NULL, 0, NULL, 0}};
     const char *dir = NULL;
     int check = 0, c;
-    optind = 1;
+    optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
     while ((c = getopt_long(argc, argv, "d:kh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':

@@ -51,7 +51,7 @@ int cmd_renormalize(int argc, char **argv, const struct cli_globals *g)
     struct renorm_request rq;
     memset(&rq, 0, sizeof rq);
     int c;
-    optind = 1;
+    optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'V':

@@ -139,7 +139,7 @@ int cmd_sandbox(int argc, char **argv, const struct cli_globals *g)
     const char *port_file = NULL;
     long v;
     int c;
-    optind = 1;
+    optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {

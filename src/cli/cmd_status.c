@@ -52,7 +52,7 @@ int cmd_status(int argc, char **argv, const struct cli_globals *g)
                                          {NULL, 0, NULL, 0}};
     const char *runs = "10";
     int c;
-    optind = 1;
+    optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'r') {
             runs = optarg;

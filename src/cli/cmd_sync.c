@@ -60,7 +60,7 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
     rq.backfill = backfill;
     struct ss_err err = {0};
     int c;
-    optind = 1;
+    optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'V':
