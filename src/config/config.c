@@ -152,6 +152,9 @@ static const struct cfg_key account_keys[] = {
      "where the first sync of a stream begins (YYYY-MM-DD, UTC)"},
     {"overlap_minutes", KT_INT, AOFF(overlap_minutes), "60", 0, 525600, 0, NULL,
      "an incremental sync re-reads this much before the checkpoint"},
+    {"recheck_days", KT_INT, AOFF(recheck_days), "30", 0, 36500, 0, NULL,
+     "results still pending scoring (or in review) that finished this recently are read again "
+     "each sync, since their completion date does not move when the vendor scores them"},
     {"window", KT_MAP, 0, NULL, 0, 0, 0, window_keys, "date windowing of windowed streams"},
     {"rate_limits", KT_RATELIST, AOFF(rate), "5/1, 2000/1200", 0, 0, 0, NULL,
      "1 to 4 windows `{requests: N, per_seconds: S}`, all enforced"},

@@ -37,6 +37,7 @@ struct cfg_account {
     double window_max_days;
     int window_target_records; /* split windows returning more, widen those under half */
     int overlap_minutes;       /* incremental sync re-reads this much before the checkpoint */
+    int recheck_days;          /* re-read still-pending results completed this recently */
     char *start_date;          /* where a first sync begins, "2015-01-01" */
     /* HTTP */
     int timeout_s;

@@ -162,6 +162,42 @@ static void checkpoint_key(const struct sync_request *rq, const char *stream, ch
     snprintf(out, n, "%s#backfill:%s..%s", stream, a, b);
 }
 
+/* Completion times of this stream's stored results that are not final yet
+ * (see vendor_ctx.recheck). *out is malloc'd (NULL when none). */
+static int pending_times(struct db *db, int64_t account_id, const char *stream, int days,
+                         int64_t **out, size_t *n, struct ss_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (days <= 0)
+        return 0;
+    char id[24], d[16];
+    snprintf(id, sizeof id, "%lld", (long long)account_id);
+    snprintf(d, sizeof d, "%d", days);
+    const char *params[] = {id, stream, d};
+    PGresult *res = NULL;
+    if (db_exec(db,
+                "SELECT (extract(epoch FROM completed_at) * 1000000)::bigint FROM results "
+                "WHERE account_id = $1::bigint AND stream = $2 "
+                "AND status IN ('score_pending', 'needs_review') "
+                "AND completed_at > now() - make_interval(days => $3::int) ORDER BY completed_at",
+                3, params, PGRES_TUPLES_OK, &res, err) != 0)
+        return err_prefix(err, "reading results not final yet");
+    int rows = PQntuples(res);
+    if (rows > 0) {
+        *out = malloc((size_t)rows * sizeof **out);
+        if (!*out) {
+            PQclear(res);
+            return err_set(err, SS_ENOMEM, "out of memory");
+        }
+        for (int i = 0; i < rows; i++)
+            (*out)[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return 0;
+}
+
 static int run_stream(struct db *db, struct loader *ld, size_t batch_rows, const struct scales *sc,
                       const struct vendor_ops *v, const struct cfg_account *acct,
                       struct http_client *http, int64_t account_id, const char *stream,
@@ -171,6 +207,8 @@ static int run_stream(struct db *db, struct loader *ld, size_t batch_rows, const
     char key[160];
     checkpoint_key(rq, stream, key, sizeof key);
     char *cursor = NULL;
+    int64_t *recheck = NULL;
+    size_t n_recheck = 0;
     int64_t run_id = 0;
     struct run_stats st;
     memset(&st, 0, sizeof st);
@@ -185,6 +223,12 @@ static int run_stream(struct db *db, struct loader *ld, size_t batch_rows, const
         goto out;
     log_info("%s/%s %s: %s from %s", acct->vendor, acct->name, stream,
              rq->backfill ? "backfill" : "sync", cursor ? cursor : "the beginning");
+    if (!rq->backfill &&
+        pending_times(db, account_id, stream, acct->recheck_days, &recheck, &n_recheck, err) != 0) {
+        log_warn("%s/%s %s: %s; not re-reading pending results this run", acct->vendor, acct->name,
+                 stream, err->msg);
+        err_clear(err);
+    }
 
     struct sink s;
     memset(&s, 0, sizeof s);
@@ -213,6 +257,8 @@ static int run_stream(struct db *db, struct loader *ld, size_t batch_rows, const
     ctx.sink = &s;
     ctx.progress = sink_progress;
     ctx.stop = rq->stop;
+    ctx.recheck = recheck;
+    ctx.n_recheck = n_recheck;
     rc = v->extract(&ctx, stream, err);
 
     const struct http_stats *after = http_stats(http);
@@ -261,6 +307,7 @@ static int run_stream(struct db *db, struct loader *ld, size_t batch_rows, const
     t->errors += st.errors;
     t->windows += st.windows;
 out:
+    free(recheck);
     free(cursor);
     return rc;
 }

@@ -5,6 +5,7 @@
  * timestamps. Time filters compare at microsecond resolution, the finest a
  * client can name without ambiguity (see sb_data.h). */
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 struct emm_state {
     size_t naccounts;
     struct sb_dataset *ds; /* one per account */
+    /* Requests read the data; /_sandbox/emmersion/score-pending changes it. */
+    pthread_rwlock_t lock;
 };
 
 /* Sticky-failure writer: rendering stops at the first failed append (the
@@ -771,7 +774,7 @@ out:
     return 0;
 }
 
-static int emm_handle(const struct sb_req *req, struct sb_resp *resp)
+static int emm_dispatch(const struct sb_req *req, struct sb_resp *resp)
 {
     struct emm_state *st = req->state;
     const struct sb_dataset *ds = &st->ds[req->account_index];
@@ -807,7 +810,36 @@ static int emm_handle(const struct sb_req *req, struct sb_resp *resp)
     return 0;
 }
 
+static int emm_handle(const struct sb_req *req, struct sb_resp *resp)
+{
+    struct emm_state *st = req->state;
+    pthread_rwlock_rdlock(&st->lock);
+    int rc = emm_dispatch(req, resp);
+    pthread_rwlock_unlock(&st->lock);
+    return rc;
+}
+
 /* ---- admin ------------------------------------------------------------------ */
+
+/* The vendor scores what was pending: ScorePending reports become Completed
+ * with their generated score, keeping their completion time (as the real
+ * API does), so a client that only follows completion dates misses them. */
+static int emm_score_pending(struct emm_state *st, int account_index, struct sb_resp *resp)
+{
+    pthread_rwlock_wrlock(&st->lock);
+    struct sb_dataset *ds = &st->ds[account_index];
+    size_t n = 0;
+    for (size_t p = 0; p < ds->nreports; p++) {
+        if (ds->reports[p].status == SB_ST_SCORE_PENDING) {
+            ds->reports[p].status = SB_ST_COMPLETED;
+            n++;
+        }
+    }
+    pthread_rwlock_unlock(&st->lock);
+    struct out o = {&resp->body, 0};
+    putf(&o, "{\"scored\":%zu}", n);
+    return finish(&o, resp);
+}
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -823,13 +855,8 @@ static void put_ids(struct out *o, const char *key, char (*ids)[37], size_t n)
 }
 
 /* What a full sync must end with: the Completed reports (all, good, bad). */
-static int emm_admin(void *state, const char *what, int account_index, struct sb_resp *resp)
+static int emm_expected(struct emm_state *st, int account_index, struct sb_resp *resp)
 {
-    struct emm_state *st = state;
-    if (strcmp(what, "expected") != 0) {
-        sb_resp_error(resp, 404, "Not Found");
-        return 0;
-    }
     const struct sb_dataset *ds = &st->ds[account_index];
     size_t n = 0, nbad = 0, users_completed = 0;
     for (size_t p = 0; p < ds->ncompleted; p++) {
@@ -894,6 +921,21 @@ static int emm_admin(void *state, const char *what, int account_index, struct sb
     return finish(&o, resp);
 }
 
+static int emm_admin(void *state, const char *what, int account_index, struct sb_resp *resp)
+{
+    struct emm_state *st = state;
+    if (strcmp(what, "score-pending") == 0)
+        return emm_score_pending(st, account_index, resp);
+    if (strcmp(what, "expected") != 0) {
+        sb_resp_error(resp, 404, "Not Found");
+        return 0;
+    }
+    pthread_rwlock_rdlock(&st->lock);
+    int rc = emm_expected(st, account_index, resp);
+    pthread_rwlock_unlock(&st->lock);
+    return rc;
+}
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 static void emm_free(void *state)
@@ -903,6 +945,7 @@ static void emm_free(void *state)
         return;
     for (size_t i = 0; i < st->naccounts; i++)
         sb_data_free(&st->ds[i]);
+    pthread_rwlock_destroy(&st->lock);
     free(st->ds);
     free(st);
 }
@@ -914,6 +957,7 @@ static int emm_init(const struct sb_init *in, void **state, struct ss_err *err)
         free(st);
         return err_set(err, SS_ENOMEM, "out of memory");
     }
+    pthread_rwlock_init(&st->lock, NULL);
     for (size_t i = 0; i < in->naccounts; i++) {
         if (sb_data_generate(in->seed, in->accounts[i], in->reports, in->p_bad_record, &st->ds[i],
                              err) != 0) {

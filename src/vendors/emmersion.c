@@ -390,6 +390,8 @@ static int emm_extract(struct vendor_ctx *ctx, const char *stream, struct ss_err
     if (window_plan_init(ctx, &plan, err) != 0)
         return -1;
     int rc = window_run(ctx, &plan, emm_fetch_window, &ef, err);
+    if (rc == 0 && !ef.supplementary)
+        rc = window_recheck(ctx, &plan, emm_fetch_window, &ef, err);
     /* Wipe the key copy from the stack. */
     memset(ef.auth, 0, sizeof ef.auth);
     return rc;

@@ -33,7 +33,13 @@ struct vendor_ctx {
     void (*progress)(void *sink, int64_t window_from, int64_t window_to, long records,
                      double fraction_done);
     volatile sig_atomic_t *stop; /* set on SIGINT/SIGTERM: end after the current batch */
-    long windows;                /* extractor increments per window/page read */
+    /* Completion times (ascending, us) of stored results of this stream that
+     * are not final yet (pending scoring, in review) and recent enough to
+     * re-read: a vendor that scores them later does not move their dates,
+     * so the checkpoint alone would never see the change. May be empty. */
+    const int64_t *recheck;
+    size_t n_recheck;
+    long windows; /* extractor increments per window/page read */
 };
 
 struct vendor_ops {

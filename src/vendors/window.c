@@ -117,3 +117,37 @@ out:
     batch_free(&b);
     return rc;
 }
+
+int window_recheck(struct vendor_ctx *ctx, const struct window_plan *p, window_fetch_fn fetch,
+                   void *arg, struct ss_err *err)
+{
+    struct ss_batch b;
+    batch_init(&b);
+    int rc = 0, requests = 0;
+    size_t i = 0;
+    while (i < ctx->n_recheck && requests < WINDOW_RECHECK_MAX) {
+        if (ctx->stop && *ctx->stop)
+            break;
+        /* One window from this pending result to the last one within a span. */
+        int64_t a = ctx->recheck[i], bnd = a;
+        while (i < ctx->n_recheck && ctx->recheck[i] - a <= p->initial_us)
+            bnd = ctx->recheck[i++];
+        long records = 0;
+        batch_reset(&b);
+        requests++;
+        if (fetch(arg, a, bnd, &b, &records, err) != 0) {
+            rc = -1;
+            break;
+        }
+        if (ctx->emit(ctx->sink, &b, NULL, err) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ctx->n_recheck)
+        log_info("%s/%s: re-read %zu results not final yet in %d request%s%s", ctx->acct->vendor,
+                 ctx->acct->name, i, requests, requests == 1 ? "" : "s",
+                 i < ctx->n_recheck ? " (the rest next run)" : "");
+    batch_free(&b);
+    return rc;
+}

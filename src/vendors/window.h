@@ -32,6 +32,13 @@ int window_plan_init(const struct vendor_ctx *ctx, struct window_plan *p, struct
 int window_run(struct vendor_ctx *ctx, const struct window_plan *p, window_fetch_fn fetch,
                void *arg, struct ss_err *err);
 
+/* Reads again the windows around ctx->recheck (results not final yet), in
+ * as few requests as spans of the plan's initial size allow, at most
+ * WINDOW_RECHECK_MAX. Emits without a cursor: the checkpoint stays put. */
+#define WINDOW_RECHECK_MAX 100
+int window_recheck(struct vendor_ctx *ctx, const struct window_plan *p, window_fetch_fn fetch,
+                   void *arg, struct ss_err *err);
+
 /* The next span after a window of `span` returned `records` (pure). */
 int64_t window_next_span(int64_t span, long records, const struct window_plan *p);
 

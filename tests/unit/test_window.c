@@ -186,6 +186,66 @@ static void test_split_when_too_big(void **state)
     assert_true(f.calls > f.emits); /* some windows were refetched smaller */
 }
 
+static int64_t rc_from[256], rc_to[256];
+static int rc_calls, rc_emits_with_cursor;
+
+static int recheck_fetch(void *arg, int64_t a, int64_t b, struct ss_batch *out, long *records,
+                         struct ss_err *err)
+{
+    (void)arg;
+    (void)out;
+    (void)err;
+    rc_from[rc_calls] = a;
+    rc_to[rc_calls] = b;
+    rc_calls++;
+    *records = 1;
+    return 0;
+}
+
+static int recheck_emit(void *sink, struct ss_batch *b, const char *cursor, struct ss_err *err)
+{
+    (void)sink;
+    (void)b;
+    (void)err;
+    if (cursor)
+        rc_emits_with_cursor++;
+    return 0;
+}
+
+static void test_recheck_clusters(void **state)
+{
+    (void)state;
+    struct cfg_account a = account();
+    struct vendor_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.acct = &a;
+    ctx.emit = recheck_emit;
+    int64_t t0 = ts_from_civil(2024, 1, 1, 0, 0, 0);
+    /* Three within 30 days of the first, one 40 days out, one a year out. */
+    int64_t times[] = {t0, t0 + DAY, t0 + 29 * DAY, t0 + 40 * DAY, t0 + 400 * DAY};
+    ctx.recheck = times;
+    ctx.n_recheck = 5;
+    struct window_plan p = {0, 0, 30 * DAY, 60 * 1000000LL, 365 * DAY, 1000};
+    struct ss_err err = {0};
+    rc_calls = rc_emits_with_cursor = 0;
+    assert_int_equal(window_recheck(&ctx, &p, recheck_fetch, NULL, &err), 0);
+    assert_int_equal(rc_calls, 3);
+    assert_true(rc_from[0] == t0 && rc_to[0] == t0 + 29 * DAY);
+    assert_true(rc_from[1] == t0 + 40 * DAY && rc_to[1] == t0 + 40 * DAY);
+    assert_true(rc_from[2] == t0 + 400 * DAY && rc_to[2] == t0 + 400 * DAY);
+    assert_int_equal(rc_emits_with_cursor, 0); /* the checkpoint never moves */
+
+    /* At most WINDOW_RECHECK_MAX requests a run. */
+    int64_t many[WINDOW_RECHECK_MAX + 20];
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++)
+        many[i] = t0 + (int64_t)i * 31 * DAY;
+    ctx.recheck = many;
+    ctx.n_recheck = sizeof many / sizeof many[0];
+    rc_calls = 0;
+    assert_int_equal(window_recheck(&ctx, &p, recheck_fetch, NULL, &err), 0);
+    assert_int_equal(rc_calls, WINDOW_RECHECK_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_next_span),
         cmocka_unit_test(test_tiles_range_and_converges),
         cmocka_unit_test(test_split_when_too_big),
+        cmocka_unit_test(test_recheck_clusters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
