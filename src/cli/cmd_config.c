@@ -63,7 +63,7 @@ int cmd_config(int argc, char **argv, const struct cli_globals *g)
         return EXIT_OK;
     }
     struct config *cfg = NULL;
-    int rc = cli_load_config(g, &cfg);
+    int rc = cli_load_config(g, 0, &cfg);
     if (rc != EXIT_OK)
         return rc;
     print_summary(cfg);

@@ -65,7 +65,7 @@ static int load_tables(const struct cli_globals *g, const char *path, struct sca
         }
         return EXIT_OK;
     }
-    if ((rc = cli_load_config(g, &cfg)) != EXIT_OK)
+    if ((rc = cli_load_config(g, CFG_DEFER_SECRETS, &cfg)) != EXIT_OK)
         return rc;
     rc = cli_load_scales(cfg, sc);
     cfg_free(cfg);

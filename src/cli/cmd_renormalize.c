@@ -97,7 +97,7 @@ int cmd_renormalize(int argc, char **argv, const struct cli_globals *g)
     struct db *db = NULL;
     struct scales *sc = NULL;
     struct ss_err err = {0};
-    int rc = cli_load_config(g, &cfg);
+    int rc = cli_load_config(g, CFG_DEFER_SECRETS, &cfg);
     if (rc == EXIT_OK)
         rc = cli_load_scales(cfg, &sc);
     if (rc == EXIT_OK)

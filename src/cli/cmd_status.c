@@ -66,7 +66,7 @@ int cmd_status(int argc, char **argv, const struct cli_globals *g)
     }
     struct config *cfg;
     struct db *db;
-    int rc = cli_open(g, &cfg, NULL, &db);
+    int rc = cli_open(g, CFG_DEFER_SECRETS, &cfg, NULL, &db);
     if (rc != EXIT_OK)
         return rc;
     static const struct {

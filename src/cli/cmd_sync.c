@@ -109,7 +109,7 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
     struct config *cfg;
     struct db *db;
     struct scales *sc;
-    int rc = cli_open(g, &cfg, &sc, &db);
+    int rc = cli_open(g, 0, &cfg, &sc, &db);
     if (rc != EXIT_OK)
         return rc;
     if (migrate_check(db, cli_migrations_dir(cfg), &err) != 0) {

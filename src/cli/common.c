@@ -29,7 +29,7 @@ void cli_setup_logging(const struct cli_globals *g, const struct config *cfg)
         log_set_json(1);
 }
 
-int cli_load_config(const struct cli_globals *g, struct config **cfg)
+int cli_load_config(const struct cli_globals *g, int flags, struct config **cfg)
 {
     const char *path = g->config_path ? g->config_path : getenv("SCORESYNC_CONFIG");
     struct ss_err err = {0};
@@ -39,7 +39,7 @@ int cli_load_config(const struct cli_globals *g, struct config **cfg)
                  "against the bundled sandbox");
         return EXIT_CONFIG;
     }
-    if (cfg_load(path, cfg, &err) != 0) {
+    if (cfg_load_ex(path, flags, cfg, &err) != 0) {
         log_error("%s", err.msg);
         return EXIT_CONFIG;
     }
@@ -145,13 +145,14 @@ const char *cli_migrations_dir(const struct config *cfg)
     return cfg && cfg->migrations_dir ? cfg->migrations_dir : "sql";
 }
 
-int cli_open(const struct cli_globals *g, struct config **cfg, struct scales **sc, struct db **db)
+int cli_open(const struct cli_globals *g, int flags, struct config **cfg, struct scales **sc,
+             struct db **db)
 {
     *cfg = NULL;
     *db = NULL;
     if (sc)
         *sc = NULL;
-    int rc = cli_load_config(g, cfg);
+    int rc = cli_load_config(g, flags, cfg);
     if (rc == EXIT_OK && sc)
         rc = cli_load_scales(*cfg, sc);
     if (rc == EXIT_OK)

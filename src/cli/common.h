@@ -12,8 +12,9 @@
 
 /* Applies -v/-q and the config's log settings. */
 void cli_setup_logging(const struct cli_globals *g, const struct config *cfg);
-/* Loads g->config_path (or $SCORESYNC_CONFIG). *cfg is the caller's to cfg_free(). */
-int cli_load_config(const struct cli_globals *g, struct config **cfg);
+/* Loads g->config_path (or $SCORESYNC_CONFIG). *cfg is the caller's to
+ * cfg_free(). flags: CFG_DEFER_SECRETS for commands that call no vendor. */
+int cli_load_config(const struct cli_globals *g, int flags, struct config **cfg);
 /* Connects to database.url / $DATABASE_URL, or else starts the embedded
  * cluster (scripts/localpg.sh) under database.data_dir. *db -> db_close(). */
 int cli_connect(const struct config *cfg, struct db **db);
@@ -21,7 +22,8 @@ int cli_load_scales(const struct config *cfg, struct scales **sc);
 /* The usual opening of a command: config, then (if sc != NULL) the mapping
  * tables, then the database. On failure everything opened is closed again
  * and the exit code returned; on success the caller closes all three. */
-int cli_open(const struct cli_globals *g, struct config **cfg, struct scales **sc, struct db **db);
+int cli_open(const struct cli_globals *g, int flags, struct config **cfg, struct scales **sc,
+             struct db **db);
 
 /* Installs SIGINT/SIGTERM handlers for a long-running command and returns
  * the flag they set: the first signal asks the command to stop after the

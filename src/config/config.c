@@ -208,6 +208,7 @@ struct loader {
     const char *base_dir; /* the config file's directory; NULL for strings */
     yaml_document_t doc;
     struct ss_err *err;
+    int flags; /* CFG_DEFER_SECRETS */
 };
 
 enum level { LV_PLAIN, LV_VENDOR };
@@ -860,7 +861,10 @@ static int resolve_secret(struct loader *L, struct acct_build *b, const yaml_nod
     if (s->kind == SPEC_NONE)
         return ld_error(L, acct, acct_path,
                         "missing api_key (write api_key: ${ENV_VAR} or api_key_file: PATH)");
-    if (s->kind == SPEC_ENV) {
+    if (L->flags & CFG_DEFER_SECRETS) {
+        snprintf(src, sizeof src, "%s %s", s->kind == SPEC_ENV ? "environment variable" : "file",
+                 s->ref);
+    } else if (s->kind == SPEC_ENV) {
         if (sec_from_env(s->ref, &a->api_key, L->err) != 0)
             return err_prefix(L->err, "%s:%d: %s (account %s)", L->file, s->line, s->path, a->name);
         snprintf(src, sizeof src, "environment variable %s", s->ref);
@@ -1028,7 +1032,7 @@ static int apply_vendors(struct loader *L, const yaml_node_t *n, struct config *
 
 /* ---- entry points ------------------------------------------------------ */
 
-static int load_parser(yaml_parser_t *parser, const char *name, const char *base_dir,
+static int load_parser(yaml_parser_t *parser, const char *name, const char *base_dir, int flags,
                        struct config **out, struct ss_err *err)
 {
     struct loader L;
@@ -1040,6 +1044,7 @@ static int load_parser(yaml_parser_t *parser, const char *name, const char *base
     L.file = name;
     L.base_dir = base_dir;
     L.err = err;
+    L.flags = flags;
     *out = NULL;
     if (!yaml_parser_load(parser, &L.doc)) {
         err_set(err, SS_ECONFIG, "%s:%d: YAML syntax error: %s%s%s", name,
@@ -1078,6 +1083,11 @@ out:
 
 int cfg_load(const char *path, struct config **out, struct ss_err *err)
 {
+    return cfg_load_ex(path, 0, out, err);
+}
+
+int cfg_load_ex(const char *path, int flags, struct config **out, struct ss_err *err)
+{
     yaml_parser_t parser;
     int rc = -1;
     char *dir = NULL;
@@ -1099,7 +1109,7 @@ int cfg_load(const char *path, struct config **out, struct ss_err *err)
         goto out;
     }
     yaml_parser_set_input_file(&parser, f);
-    rc = load_parser(&parser, path, dir, out, err);
+    rc = load_parser(&parser, path, dir, flags, out, err);
     yaml_parser_delete(&parser);
 out:
     fclose(f);
@@ -1114,7 +1124,7 @@ int cfg_load_string(const char *yaml, const char *name, struct config **out, str
     if (!yaml_parser_initialize(&parser))
         return err_set(err, SS_ENOMEM, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
-    int rc = load_parser(&parser, name ? name : "<string>", NULL, out, err);
+    int rc = load_parser(&parser, name ? name : "<string>", NULL, 0, out, err);
     yaml_parser_delete(&parser);
     return rc;
 }

@@ -72,8 +72,16 @@ struct config {
     size_t n_vendors;
 };
 
-/* Loads and validates. `env_lookup` is getenv unless tests pass their own. */
+/* Loads and validates; secrets are read from the environment (getenv) or
+ * their files. */
 int cfg_load(const char *path, struct config **out, struct ss_err *err) SS_MUSTCHECK;
+
+/* With CFG_DEFER_SECRETS the API keys are not read: api_key stays NULL and
+ * api_key_source still says where it would come from. For commands that
+ * never call a vendor (migrate, status, renormalize, explain), so they run
+ * without the keys in their environment. */
+#define CFG_DEFER_SECRETS 0x1
+int cfg_load_ex(const char *path, int flags, struct config **out, struct ss_err *err) SS_MUSTCHECK;
 /* Same, from a string (tests); `name` is used in messages as the file name. */
 int cfg_load_string(const char *yaml, const char *name, struct config **out,
                     struct ss_err *err) SS_MUSTCHECK;

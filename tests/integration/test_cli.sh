@@ -31,6 +31,14 @@ pass "help, exit codes, config errors"
 # Wrong API key: a clear error naming where the key came from, never the key.
 sandbox --reports 500 --seed 5
 config "streams: [scores]"
+# Commands that call no vendor run without the keys in their environment.
+env -u SANDBOX_EMMERSION_KEY "$SS_BIN" --config "$CFG" migrate || fail "migrate needed the API key"
+env -u SANDBOX_EMMERSION_KEY "$SS_BIN" --config "$CFG" status >/dev/null || fail "status needed the API key"
+set +e
+env -u SANDBOX_EMMERSION_KEY "$SS_BIN" --config "$CFG" sync 2>"$T/err"; rc=$?
+set -e
+[ $rc = 3 ] || fail "sync without its key should exit 3, got $rc"
+grep -q "SANDBOX_EMMERSION_KEY" "$T/err" || fail "missing key error does not name the variable"
 ss migrate
 set +e
 SANDBOX_EMMERSION_KEY=sandbox-wrong ss sync 2>"$T/err"; rc=$?

@@ -399,6 +399,37 @@ static void test_rate_limits(void **state)
                "t.yaml:6:", "1 to 4 windows, got 5");
 }
 
+/* Commands that call no vendor load the config without the keys. */
+static void test_deferred_secrets(void **state)
+{
+    (void)state;
+    unsetenv("EMMERSION_API_KEY_ACME");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config/example.yaml", source_dir());
+    struct config *cfg = NULL;
+    struct ss_err err = {0};
+    /* Without the key a normal load fails, naming the variable... */
+    assert_int_equal(cfg_load(path, &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "EMMERSION_API_KEY_ACME"));
+    /* ...and a deferred one succeeds, with the source but no key. */
+    err_clear(&err);
+    assert_int_equal(cfg_load_ex(path, CFG_DEFER_SECRETS, &cfg, &err), 0);
+    const struct cfg_account *a = cfg_account(cfg_vendor(cfg, "emmersion"), "acme");
+    assert_non_null(a);
+    assert_null(a->api_key);
+    assert_string_equal(a->api_key_source, "environment variable EMMERSION_API_KEY_ACME");
+    cfg_free(cfg);
+    /* Everything else is still checked: a missing api_key is an error. */
+    FILE *f = fopen("/tmp/ss_cfg_defer.yaml", "w");
+    assert_non_null(f);
+    fputs("vendors:\n  emmersion:\n    accounts:\n      - name: a\n", f);
+    fclose(f);
+    cfg = NULL;
+    assert_int_equal(cfg_load_ex("/tmp/ss_cfg_defer.yaml", CFG_DEFER_SECRETS, &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "missing api_key"));
+    remove("/tmp/ss_cfg_defer.yaml");
+}
+
 static void test_secrets(void **state)
 {
     (void)state;
@@ -632,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup(test_substitution, setup),
         cmocka_unit_test_setup(test_file_errors_and_paths, setup),
         cmocka_unit_test_setup(test_reference_is_current, setup),
+        cmocka_unit_test_setup(test_deferred_secrets, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
