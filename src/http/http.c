@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct http_client {
     struct rate_limiter *rl;
     const struct ss_clock *clock;
     struct http_stats stats;
+    _Atomic long requests_sent; /* stats.requests, readable from another thread */
     char **secrets;
     size_t n_secrets;
     uint64_t prng;
@@ -351,6 +353,7 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
             goto out;
         }
         c->stats.requests++;
+        atomic_fetch_add(&c->requests_sent, 1);
         cc = curl_easy_perform(c->curl);
 
         long status = 0;
@@ -417,6 +420,11 @@ out:
 const struct http_stats *http_stats(const struct http_client *c)
 {
     return &c->stats;
+}
+
+long http_requests_sent(const struct http_client *c)
+{
+    return atomic_load(&((struct http_client *)c)->requests_sent);
 }
 
 void http_response_free(struct http_response *r)

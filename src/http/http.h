@@ -65,7 +65,10 @@ void http_add_secret(struct http_client *c, const char *secret);
 int http_do(struct http_client *c, const struct http_request *req, struct http_response *resp,
             struct ss_err *err) SS_MUSTCHECK;
 
+/* Counters; read them from the thread that uses the client (or after it is done). */
 const struct http_stats *http_stats(const struct http_client *c);
+/* Attempts sent so far; safe to call from any thread while requests run. */
+long http_requests_sent(const struct http_client *c);
 void http_response_free(struct http_response *r);
 
 /* Global init/cleanup of libcurl (call once from main / test main). */

@@ -36,7 +36,8 @@ static void note_requests(struct sink *s)
 {
     char id[24], n[24];
     snprintf(id, sizeof id, "%lld", (long long)s->run_id);
-    snprintf(n, sizeof n, "%ld", http_stats(s->http)->requests - s->requests_before);
+    /* The extractor may be fetching the next window on another thread. */
+    snprintf(n, sizeof n, "%ld", http_requests_sent(s->http) - s->requests_before);
     const char *params[] = {id, n};
     struct ss_err e = {0};
     if (db_exec(s->db,

@@ -1,6 +1,8 @@
 #include "window.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../core/log.h"
 #include "../core/timeparse.h"
@@ -68,53 +70,163 @@ int64_t window_next_span(int64_t span, long records, const struct window_plan *p
     return next;
 }
 
-int window_run(struct vendor_ctx *ctx, const struct window_plan *p, window_fetch_fn fetch,
-               void *arg, struct ss_err *err)
+/* window_run overlaps the two halves of the work, which use different cores:
+ * a reader thread fetches and parses window N+1 (HTTP, json-c) while the
+ * caller's thread loads window N (normalise, COPY, PostgreSQL). They hand
+ * over one batch at a time through `slot`, in order, so checkpoints still
+ * advance window by window. The reader owns the HTTP client and the window
+ * sizing; the caller owns emit (the database) and progress. */
+struct wslot {
+    struct ss_batch b;
+    int64_t from, to;
+    long records;
+};
+
+struct wrun {
+    struct vendor_ctx *ctx;
+    const struct window_plan *p;
+    window_fetch_fn fetch;
+    void *arg;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct wslot slot;
+    int full;   /* slot holds a window for the caller */
+    int done;   /* the reader has finished (see rc) */
+    int cancel; /* the caller failed: the reader stops */
+    int rc;     /* reader's result */
+    struct ss_err err;
+};
+
+static void *reader_main(void *argp)
 {
+    struct wrun *w = argp;
+    const struct window_plan *p = w->p;
     struct ss_batch b;
     batch_init(&b);
-    int rc = 0;
     int64_t span = p->initial_us;
     int64_t a = p->from;
-    char cursor[40];
+    int rc = 0;
+    struct ss_err err = {0};
 
     while (a < p->until) {
-        if (ctx->stop && *ctx->stop)
+        if (w->ctx->stop && *w->ctx->stop)
             break;
         int64_t bnd = a + span;
         if (bnd > p->until || bnd < a)
             bnd = p->until;
         long records = 0;
         batch_reset(&b);
-        if (fetch(arg, a, bnd, &b, &records, err) != 0) {
-            if (err->code == SS_ETOOBIG && span > p->min_us) {
+        if (w->fetch(w->arg, a, bnd, &b, &records, &err) != 0) {
+            if (err.code == SS_ETOOBIG && span > p->min_us) {
                 span /= 2;
                 if (span < p->min_us)
                     span = p->min_us;
-                log_info("%s/%s: window too large, splitting to %.0f s", ctx->acct->vendor,
-                         ctx->acct->name, (double)span / 1e6);
-                err_clear(err);
+                log_info("%s/%s: window too large, splitting to %.0f s", w->ctx->acct->vendor,
+                         w->ctx->acct->name, (double)span / 1e6);
+                err_clear(&err);
                 continue;
             }
             rc = -1;
-            goto out;
+            break;
         }
-        ctx->windows++;
-        ts_format(bnd, cursor, sizeof cursor);
-        if (ctx->emit(ctx->sink, &b, cursor, err) != 0) {
-            rc = -1;
-            goto out;
+        /* Hand the window over once the caller has taken the previous one. */
+        pthread_mutex_lock(&w->mu);
+        while (w->full && !w->cancel)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->cancel) {
+            pthread_mutex_unlock(&w->mu);
+            break;
         }
-        if (ctx->progress) {
-            double total = (double)(p->until - p->from);
-            ctx->progress(ctx->sink, a, bnd, records,
-                          total > 0 ? (double)(bnd - p->from) / total : 1.0);
-        }
+        struct ss_batch tmp = w->slot.b;
+        w->slot.b = b;
+        b = tmp; /* the caller's emptied batch comes back for reuse */
+        w->slot.from = a;
+        w->slot.to = bnd;
+        w->slot.records = records;
+        w->full = 1;
+        w->ctx->windows++;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+
         span = window_next_span(bnd - a, records, p);
         a = bnd;
     }
-out:
     batch_free(&b);
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    w->err = err;
+    w->done = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int window_run(struct vendor_ctx *ctx, const struct window_plan *p, window_fetch_fn fetch,
+               void *arg, struct ss_err *err)
+{
+    struct wrun w;
+    memset(&w, 0, sizeof w);
+    w.ctx = ctx;
+    w.p = p;
+    w.fetch = fetch;
+    w.arg = arg;
+    batch_init(&w.slot.b);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, &w) != 0) {
+        pthread_cond_destroy(&w.cv);
+        pthread_mutex_destroy(&w.mu);
+        return err_set(err, SS_EIO, "could not start the window reader thread");
+    }
+
+    int rc = 0;
+    char cursor[40];
+    struct ss_batch mine;
+    batch_init(&mine);
+    for (;;) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.full && !w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        if (!w.full) { /* done, nothing left */
+            pthread_mutex_unlock(&w.mu);
+            break;
+        }
+        struct ss_batch tmp = mine;
+        mine = w.slot.b;
+        w.slot.b = tmp;
+        int64_t from = w.slot.from, to = w.slot.to;
+        long records = w.slot.records;
+        w.full = 0;
+        pthread_cond_broadcast(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+
+        ts_format(to, cursor, sizeof cursor);
+        if (ctx->emit(ctx->sink, &mine, cursor, err) != 0) {
+            rc = -1;
+            pthread_mutex_lock(&w.mu);
+            w.cancel = 1;
+            pthread_cond_broadcast(&w.cv);
+            pthread_mutex_unlock(&w.mu);
+            break;
+        }
+        batch_reset(&mine);
+        if (ctx->progress) {
+            double total = (double)(p->until - p->from);
+            ctx->progress(ctx->sink, from, to, records,
+                          total > 0 ? (double)(to - p->from) / total : 1.0);
+        }
+    }
+    pthread_join(reader, NULL);
+    /* Everything the reader fetched before failing has been loaded. */
+    if (rc == 0 && w.rc != 0) {
+        *err = w.err;
+        rc = -1;
+    }
+    batch_free(&mine);
+    batch_free(&w.slot.b);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
     return rc;
 }
 

@@ -20,9 +20,13 @@ struct fake {
     int64_t every;
     int64_t dense_from, dense_to, dense_every; /* a denser stretch */
     long too_big; /* more records than this in one window -> SS_ETOOBIG */
-    int calls, emits;
+    /* Written by fetch, which window_run calls on its reader thread. */
+    int calls, fetched;
+    int64_t fetch_end; /* the end of the previous window fetched */
+    int gap;           /* a window started after the previous one ended */
+    /* Written by emit, on the caller's thread; read after window_run. */
+    int emits;
     int64_t last_end; /* the end of the previous emitted window */
-    int gap;          /* a window started after the previous one ended */
     long total;
     char last_cursor[40];
 };
@@ -46,8 +50,10 @@ static int fetch(void *arg, int64_t a, int64_t b, struct ss_batch *out, long *re
     long n = count_in(f, a, b);
     if (f->too_big && n > f->too_big)
         return err_set(err, SS_ETOOBIG, "response larger than the cap");
-    if (f->emits > 0 && a > f->last_end)
+    if (f->fetched > 0 && a != f->fetch_end)
         f->gap = 1;
+    f->fetched++;
+    f->fetch_end = b;
     *records = n;
     return 0;
 }
@@ -186,6 +192,66 @@ static void test_split_when_too_big(void **state)
     assert_true(f.calls > f.emits); /* some windows were refetched smaller */
 }
 
+/* Failures on either side of the hand-over: a fetch that fails after some
+ * windows leaves those windows loaded and reports its error; an emit that
+ * fails stops the reader (no further loads, no hang). */
+struct failing {
+    int fail_fetch_at, fail_emit_at;
+    int fetches, emits; /* fetches: reader thread only; emits: caller only */
+};
+
+static int failing_fetch(void *arg, int64_t a, int64_t b, struct ss_batch *out, long *records,
+                         struct ss_err *err)
+{
+    (void)a;
+    (void)b;
+    (void)out;
+    struct failing *x = arg;
+    if (++x->fetches == x->fail_fetch_at)
+        return err_set(err, SS_EHTTP, "HTTP 500 on window %d", x->fetches);
+    *records = 10;
+    return 0;
+}
+
+static int failing_emit(void *sink, struct ss_batch *b, const char *cursor, struct ss_err *err)
+{
+    (void)b;
+    (void)cursor;
+    struct failing *x = sink;
+    if (++x->emits == x->fail_emit_at)
+        return err_set(err, SS_EDB, "load failed on window %d", x->emits);
+    return 0;
+}
+
+static void test_failures_across_threads(void **state)
+{
+    (void)state;
+    struct cfg_account a = account();
+    struct window_plan p = {0, 100 * DAY, DAY, 60 * 1000000LL, DAY, 10};
+    struct ss_err err = {0};
+
+    struct failing x = {7, 0, 0, 0};
+    struct vendor_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.acct = &a;
+    ctx.emit = failing_emit;
+    ctx.sink = &x;
+    assert_int_equal(window_run(&ctx, &p, failing_fetch, &x, &err), -1);
+    assert_int_equal(x.emits, 6); /* every window before the failed one is in */
+    assert_non_null(strstr(err.msg, "window 7"));
+
+    struct failing y = {0, 3, 0, 0};
+    memset(&ctx, 0, sizeof ctx);
+    ctx.acct = &a;
+    ctx.emit = failing_emit;
+    ctx.sink = &y;
+    err_clear(&err);
+    assert_int_equal(window_run(&ctx, &p, failing_fetch, &y, &err), -1);
+    assert_int_equal(y.emits, 3);
+    assert_true(y.fetches <= 5); /* the reader stopped at most a window or two ahead */
+    assert_non_null(strstr(err.msg, "load failed on window 3"));
+}
+
 static int64_t rc_from[256], rc_to[256];
 static int rc_calls, rc_emits_with_cursor;
 
@@ -254,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_tiles_range_and_converges),
         cmocka_unit_test(test_split_when_too_big),
         cmocka_unit_test(test_recheck_clusters),
+        cmocka_unit_test(test_failures_across_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
