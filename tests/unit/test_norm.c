@@ -16,6 +16,7 @@
 
 #include "core/record.h"
 #include "normalize/norm.h"
+#include "scales_testlib.h"
 
 #ifndef SS_SOURCE_DIR
 #define SS_SOURCE_DIR "."
@@ -857,20 +858,6 @@ static void test_version(void **state)
     "statuses:\n"                                                                                  \
     "  default:\n"                                                                                 \
     "    completed: completed\n"
-
-static void load_bad(const char *yaml, const char *want1, const char *want2)
-{
-    struct ss_err err = {0};
-    struct scales *s = (struct scales *)&err; /* must be reset to NULL */
-    assert_int_equal(scales_load_string(yaml, "bad.yaml", &s, &err), -1);
-    assert_null(s);
-    assert_int_equal(err.code, SS_ECONFIG);
-    if (!strstr(err.msg, want1) || (want2 && !strstr(err.msg, want2)))
-        print_error("message: %s\n", err.msg);
-    assert_non_null(strstr(err.msg, want1));
-    if (want2)
-        assert_non_null(strstr(err.msg, want2));
-}
 
 static void test_load_errors(void **state)
 {
