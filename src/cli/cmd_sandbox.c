@@ -14,32 +14,35 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: scoresync sandbox [OPTIONS]\n\n"
-            "Runs the stand-in vendor APIs over HTTP (Emmersion 2020q3 under\n"
-            "/emmersion/2020q3) with deterministic data, the vendors' rate limits and\n"
-            "optional injected faults. The API key for account A is \"sandbox-A\".\n"
-            "Admin: /_sandbox/health, /_sandbox/stats, /_sandbox/emmersion/expected?account=A\n\n"
-            "Options:\n"
-            "  --port P              port to listen on (default 0: a free port)\n"
-            "  --bind ADDR           address to bind (default 127.0.0.1)\n"
-            "  --port-file FILE      write the port number to FILE once listening\n"
-            "  --seed S              data seed (default 1)\n"
-            "  --reports N           score reports per account (default 2000)\n"
-            "  --accounts a,b        account names (default demo)\n"
-            "  --rate-scale X        multiply the rate limits (default 1: 5/s, 2000/20 min)\n"
-            "  --no-limits           no rate limits\n"
-            "  --fault-5xx P         share of requests answered 500/502/503\n"
-            "  --fault-429 P         share of requests that start a 429 storm\n"
-            "  --storm-len N         requests per 429 storm (default 3)\n"
-            "  --fault-slow P        share of requests delayed by --slow-ms\n"
-            "  --slow-ms MS          delay of a slow request (default 2000)\n"
-            "  --fault-truncate P    share of bodies cut short (Content-Length lies)\n"
-            "  --fault-malformed P   share of 200 bodies with broken JSON\n"
-            "  --fault-bad-record P  share of completed records with bad data\n"
-            "  --quiet               no per-request log\n"
-            "  -h, --help            show this help\n\n"
-            "Runs until SIGINT or SIGTERM. Exit status: 0 ok, 1 fatal, 2 usage.\n");
+    fprintf(f, "Usage: scoresync sandbox [OPTIONS]\n\n"
+               "Runs the stand-in vendor APIs over HTTP with deterministic data, each\n"
+               "vendor's own rate limits (per vendor and account) and optional injected\n"
+               "faults. The API key for account A is \"sandbox-A\" (Authorization: Bearer).\n"
+               "Vendors and admin endpoints (admin: no key, GET; also /_sandbox/health and\n"
+               "/_sandbox/stats):\n");
+    sandbox_print_vendors(f);
+    fprintf(f, "\n"
+               "Options:\n"
+               "  --port P              port to listen on (default 0: a free port)\n"
+               "  --bind ADDR           address to bind (default 127.0.0.1)\n"
+               "  --port-file FILE      write the port number to FILE once listening\n"
+               "  --seed S              data seed (default 1)\n"
+               "  --reports N           score reports per account (default 2000)\n"
+               "  --accounts a,b        account names (default demo)\n"
+               "  --rate-scale X        multiply every vendor's rate limits (default 1: as\n"
+               "                        documented, listed above)\n"
+               "  --no-limits           no rate limits for any vendor\n"
+               "  --fault-5xx P         share of requests answered 500/502/503\n"
+               "  --fault-429 P         share of requests that start a 429 storm\n"
+               "  --storm-len N         requests per 429 storm (default 3)\n"
+               "  --fault-slow P        share of requests delayed by --slow-ms\n"
+               "  --slow-ms MS          delay of a slow request (default 2000)\n"
+               "  --fault-truncate P    share of bodies cut short (Content-Length lies)\n"
+               "  --fault-malformed P   share of 200 bodies with broken JSON\n"
+               "  --fault-bad-record P  share of completed records with bad data\n"
+               "  --quiet               no per-request log\n"
+               "  -h, --help            show this help\n\n"
+               "Runs until SIGINT or SIGTERM. Exit status: 0 ok, 1 fatal, 2 usage.\n");
 }
 
 static int parse_prob(const char *name, const char *s, double *out)

@@ -4,14 +4,56 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "../load/runs.h"
+#include "../vendors/vendor.h"
 #include "common.h"
+
+/* Results no sync will read again: unfinished (per the vendor stream's
+ * re-check statuses) and older than the account's recheck_days. Their final
+ * state can only come from a backfill over their dates. */
+static int print_unfinished_past(const struct config *cfg, struct db *db)
+{
+    int shown = 0;
+    printf("\nUnfinished results past the re-check horizon (recheck_days; no longer re-read)\n");
+    for (size_t i = 0; i < cfg->n_vendors; i++) {
+        const struct vendor_ops *v = vendor_find(cfg->vendors[i].name);
+        for (const struct vendor_stream *vs = v ? v->streams : NULL; vs && vs->name; vs++) {
+            if (!vs->recheck_statuses)
+                continue;
+            for (size_t j = 0; j < cfg->vendors[i].n_accounts; j++) {
+                const struct cfg_account *a = &cfg->vendors[i].accounts[j];
+                long n = 0;
+                char oldest[64];
+                struct ss_err err = {0};
+                if (load_unfinished_past(db, v->name, a->name, vs->name, vs->recheck_column,
+                                         vs->recheck_statuses, a->recheck_days, &n, oldest,
+                                         sizeof oldest, &err) != 0) {
+                    log_error("%s", err.msg);
+                    return -1;
+                }
+                if (n == 0)
+                    continue;
+                printf("  %s/%s %s: %ld results (%s by %s, the oldest %s); a backfill over "
+                       "their dates reads them again\n",
+                       v->name, a->name, vs->name, n, "unfinished",
+                       strcmp(vs->recheck_column, "started_at") == 0 ? "start" : "completion",
+                       oldest);
+                shown++;
+            }
+        }
+    }
+    if (!shown)
+        printf("  (none)\n");
+    return 0;
+}
 
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: scoresync [--config FILE] status [--runs N]\n"
                "\n"
-               "Shows each stream's checkpoint, the last runs, open quarantine records and\n"
-               "labels the mapping tables do not know (results loaded with null ordinals).\n"
+               "Shows each stream's checkpoint, the last runs, open quarantine records,\n"
+               "labels the mapping tables do not know (results loaded with null ordinals)\n"
+               "and unfinished results too old to be re-read (recheck_days).\n"
                "\n"
                "  --runs N    how many recent runs to list (default 10)\n"
                "  -h, --help  show this help\n");
@@ -109,6 +151,8 @@ int cmd_status(int argc, char **argv, const struct cli_globals *g)
         print_table(q[i].title, res);
         PQclear(res);
     }
+    if (print_unfinished_past(cfg, db) != 0)
+        rc = EXIT_FATAL;
 out:
     db_close(db);
     cfg_free(cfg);

@@ -10,7 +10,21 @@
 #include "../load/migrate.h"
 #include "../load/refdata.h"
 #include "../pipeline/pipeline.h"
+#include "../vendors/vendor.h"
 #include "common.h"
+
+/* The vendors and their streams, from the registry. */
+static void print_vendors(FILE *f)
+{
+    fprintf(f, "\nVendors (streams):\n");
+    for (size_t i = 0; vendor_registry[i]; i++) {
+        const struct vendor_ops *v = vendor_registry[i];
+        fprintf(f, "  %-12s %s (", v->name, v->title);
+        for (const struct vendor_stream *s = v->streams; s->name; s++)
+            fprintf(f, "%s%s", s == v->streams ? "" : ", ", s->name);
+        fprintf(f, ")\n");
+    }
+}
 
 static void usage(FILE *f, int backfill)
 {
@@ -19,11 +33,12 @@ static void usage(FILE *f, int backfill)
                 "Usage: scoresync [--config FILE] backfill --vendor V --since DATE [--until DATE]\n"
                 "                 [--account A] [--stream S]\n"
                 "\n"
-                "Loads every result in [since, until] (completion dates for scores), whatever\n"
+                "Loads every result in [since, until] (by the date the vendor's stream filters\n"
+                "on: completion, start or assignment), whatever\n"
                 "the stored checkpoint says. Progress has a checkpoint of its own, so a killed\n"
                 "backfill started again with the same arguments resumes where it stopped.\n"
                 "\n"
-                "  --vendor V     vendor to read (required): emmersion\n"
+                "  --vendor V     vendor to read (required; listed below)\n"
                 "  --since DATE   start, YYYY-MM-DD or an ISO 8601 timestamp (required)\n"
                 "  --until DATE   end (default: now)\n"
                 "  --account A    only this account (default: every account of the vendor)\n"
@@ -37,12 +52,16 @@ static void usage(FILE *f, int backfill)
                    "Unchanged rows are not rewritten. Safe to run again or to kill: the next\n"
                    "run resumes from the last committed checkpoint.\n"
                    "\n"
-                   "  --vendor V    only this vendor\n"
+                   "  --vendor V    only this vendor (default: every configured vendor)\n"
                    "  --account A   only this account\n"
-                   "  --stream S    only this stream (scores, assignments)\n"
+                   "  --stream S    only this stream (the vendor's, listed below)\n"
                    "  -h, --help    show this help\n"
                    "\n"
-                   "Exit status: 0 ok, 1 fatal, 2 usage, 3 config, 4 some streams failed.\n");
+                   "An account that fails (refused key, vendor down) does not stop the others.\n"
+                   "Exit status: 0 every stream ok; 4 some failed or the run was interrupted\n"
+                   "but something was committed; 1 something failed and nothing was\n"
+                   "committed (database unreachable, key refused); 2 usage; 3 configuration.\n");
+    print_vendors(f);
 }
 
 static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
@@ -143,8 +162,15 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
         if (sum.streams_ok == 0 && sum.streams_failed == 0) {
             log_error("%s", err.msg);
             rc = err.code == SS_ECONFIG ? EXIT_CONFIG : EXIT_FATAL;
+        } else if (sum.commits > 0 || sum.streams_ok > 0) {
+            /* Something is loaded (a stream, or the windows a failed stream
+             * committed before it failed): the next run resumes from there. */
+            log_warn("partial: %d stream%s failed; what was committed stays and the next run "
+                     "resumes",
+                     sum.streams_failed, sum.streams_failed == 1 ? "" : "s");
+            rc = EXIT_PARTIAL;
         } else {
-            rc = sum.streams_ok > 0 ? EXIT_PARTIAL : EXIT_FATAL;
+            rc = EXIT_FATAL;
         }
     } else if (sum.interrupted) {
         log_warn("interrupted: stopped after the last committed batch; run again to resume");

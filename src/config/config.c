@@ -1,6 +1,9 @@
 /* config: YAML configuration, PgBouncer style. One table per section of
  * {key, type, offset, default, range, doc} drives parsing, defaults,
  * validation and cfg_print_reference(); nothing else knows the key names.
+ * What is vendor-specific (names, default URL, streams, rate limits, secrets,
+ * options) comes from the schemas the vendor files declare
+ * (cfg_vendor_schemas); this file names no vendor.
  *
  * Accounts inherit: table defaults, then the vendor-level keys (every key
  * under vendors.<name> except `accounts`), then the account's own keys. Each
@@ -12,37 +15,35 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "../core/log.h"
+#include "../core/redact.h"
+#include "../core/yamlx.h"
 #include "secrets_priv.h"
 
-#define PATH_CAP 256
+/* A configuration is a few kilobytes; this catches a path to the wrong file. */
+#define CFG_FILE_MAX (4 * 1024 * 1024)
 
-/* ---- vendors this release knows ---------------------------------------- */
+/* ---- secrets: the slots an account has; a schema says which it takes ---- */
 
-static const char *const emm_streams[] = {"scores", "assignments", NULL};
-static const char *const tn_streams[] = {"scores", NULL};
-
-/* streams == NULL: not checked here (the vendor lands in a later release). */
-static const struct vendor_def {
-    const char *name;
-    const char *base_url; /* documented production URL, NULL if none */
-    const char *const *streams;
-} vendor_defs[] = {
-    {"emmersion", "https://api.emmersion.ai/2020q3", emm_streams},
-    {"truenorth", "https://api.truenorthtest.com/2020q1", tn_streams},
-    {"cepa", "https://cepatest.org/api/v2", NULL},
-    {"etest", NULL, NULL},
-    {"testello", NULL, NULL},
+struct secret_slot {
+    const char *name; /* YAML key; "<name>_file" is its file form */
+    size_t val_off;   /* char * in struct cfg_account: the value */
+    size_t src_off;   /* char * in struct cfg_account: where it came from */
 };
-#define N_VENDOR_DEFS (sizeof vendor_defs / sizeof vendor_defs[0])
+
+static const struct secret_slot secret_slots[] = {
+    {"api_key", offsetof(struct cfg_account, api_key),
+     offsetof(struct cfg_account, api_key_source)},
+    {"secret", offsetof(struct cfg_account, secret), offsetof(struct cfg_account, secret_source)},
+};
+#define N_SECRET_SLOTS (sizeof secret_slots / sizeof secret_slots[0])
 
 /* ---- the tables -------------------------------------------------------- */
 
@@ -53,8 +54,8 @@ enum key_type {
     KT_INT,
     KT_LONG,
     KT_DOUBLE,
-    KT_SECRET,      /* "${ENV}" only; resolved after all levels are applied */
-    KT_SECRET_FILE, /* path of a file holding the secret */
+    KT_SECRET,      /* "${ENV}" only; resolved after all levels are applied; aux: slot */
+    KT_SECRET_FILE, /* path of a file holding the secret; aux: slot */
     KT_STRLIST,     /* NULL-terminated char ** */
     KT_RATELIST,    /* list of {requests, per_seconds} into cfg_account.rate */
     KT_MAP,         /* nested section, aux is its table, same base struct */
@@ -70,6 +71,7 @@ enum {
     KF_ACCOUNT_ONLY = 1 << 5, /* not valid as a vendor-level default */
     KF_NONEMPTY = 1 << 6,     /* lists: at least one item */
     KF_STREAMS = 1 << 7,      /* list items are stream names of the vendor */
+    KF_VENDOR = 1 << 8,       /* default comes from the vendor's schema */
 };
 
 struct cfg_key {
@@ -87,14 +89,13 @@ struct cfg_key {
 struct secret_spec {
     enum { SPEC_NONE, SPEC_ENV, SPEC_FILE } kind;
     char *ref; /* variable name or file path */
-    int line;
-    char path[PATH_CAP];
+    unsigned long line;
+    char path[YX_PATH_MAX];
 };
 
 struct acct_build {
-    struct cfg_account a;
-    struct secret_spec key;
-    const struct vendor_def *vd;
+    struct cfg_account a; /* a.schema is set before anything is applied */
+    struct secret_spec sec[N_SECRET_SLOTS];
 };
 
 #define AOFF(f) offsetof(struct acct_build, a.f)
@@ -139,32 +140,38 @@ static const struct cfg_key http_keys[] = {
 static const struct cfg_key account_keys[] = {
     {"name", KT_STRING, AOFF(name), NULL, 0, 0, KF_REQUIRED | KF_IDENT | KF_ACCOUNT_ONLY, NULL,
      "account name, unique within the vendor; letters, digits, `_` and `-`"},
-    {"base_url", KT_STRING, AOFF(base_url), NULL, 0, 0, KF_URL, NULL,
-     "API root; default: the vendor's documented URL (table above)"},
-    {"api_key", KT_SECRET, offsetof(struct acct_build, key), NULL, 0, 0, 0, NULL,
+    {"base_url", KT_STRING, AOFF(base_url), NULL, 0, 0, KF_URL | KF_VENDOR, NULL,
+     "API root; default: the vendor's documented URL (its section below)"},
+    {"api_key", KT_SECRET, offsetof(struct acct_build, sec[0]), NULL, 0, 0, 0, &secret_slots[0],
      "API key, written as `${ENV_VAR}`; a literal key in the file is refused"},
-    {"api_key_file", KT_SECRET_FILE, offsetof(struct acct_build, key), NULL, 0, 0, 0, NULL,
+    {"api_key_file", KT_SECRET_FILE, offsetof(struct acct_build, sec[0]), NULL, 0, 0, 0,
+     &secret_slots[0],
      "or: a file holding the key (one trailing newline is stripped); warns if group/world "
      "readable"},
-    {"streams", KT_STRLIST, AOFF(streams), "scores", 0, 0, KF_NONEMPTY | KF_STREAMS, NULL,
-     "streams to sync, in the vendor's order (emmersion: scores, assignments)"},
+    {"secret", KT_SECRET, offsetof(struct acct_build, sec[1]), NULL, 0, 0, 0, &secret_slots[1],
+     "second secret (a signing key), written like `api_key`; only for vendors that take one"},
+    {"secret_file", KT_SECRET_FILE, offsetof(struct acct_build, sec[1]), NULL, 0, 0, 0,
+     &secret_slots[1], "or: a file holding it, as `api_key_file`"},
+    {"streams", KT_STRLIST, AOFF(streams), NULL, 0, 0, KF_NONEMPTY | KF_STREAMS | KF_VENDOR, NULL,
+     "streams to sync (run in the vendor's order); names and default: the vendor's section"},
     {"start_date", KT_STRING, AOFF(start_date), "2015-01-01", 0, 0, KF_DATE, NULL,
      "where the first sync of a stream begins (YYYY-MM-DD, UTC)"},
     {"overlap_minutes", KT_INT, AOFF(overlap_minutes), "60", 0, 525600, 0, NULL,
      "an incremental sync re-reads this much before the checkpoint"},
     {"recheck_days", KT_INT, AOFF(recheck_days), "30", 0, 36500, 0, NULL,
-     "results still pending scoring (or in review) that finished this recently are read again "
-     "each sync, since their completion date does not move when the vendor scores them"},
+     "results not final yet (the vendor's stream says which statuses, by completion or start "
+     "date) that are this recent are read again each sync, since the vendor does not move "
+     "their date when it scores or finishes them; older ones are listed by `status`"},
+    {"recheck_max_requests", KT_INT, AOFF(recheck_max_requests), "100", 1, 100000, 0, NULL,
+     "at most this many requests per run go to those re-reads (the rest wait for the next run)"},
     {"window", KT_MAP, 0, NULL, 0, 0, 0, window_keys, "date windowing of windowed streams"},
-    {"rate_limits", KT_RATELIST, AOFF(rate), "5/1, 2000/1200", 0, 0, 0, NULL,
+    {"rate_limits", KT_RATELIST, AOFF(rate), NULL, 0, 0, KF_VENDOR, NULL,
      "1 to 4 windows `{requests: N, per_seconds: S}`, all enforced"},
     {"rate_margin_ms", KT_INT, AOFF(rate_margin_ms), "50", 0, 60000, 0, NULL,
      "added to every rate window's span, for network jitter"},
     {"http", KT_MAP, 0, NULL, 0, 0, 0, http_keys, "HTTP client settings"},
     {"group_ids", KT_STRLIST, AOFF(group_ids), "", 0, 0, 0, NULL,
      "only these vendor groups (empty: all)"},
-    {"company_id", KT_STRING, AOFF(company_id), NULL, 0, 0, KF_NULLABLE, NULL,
-     "vendor account id where the API wants one (Testello, CEPA)"},
     {"page_size", KT_INT, AOFF(page_size), "100", 1, 10000, 0, NULL,
      "records per page for paged APIs"},
     {NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL},
@@ -176,8 +183,9 @@ static const struct cfg_key database_keys[] = {
      "embedded local cluster"},
     {"data_dir", KT_PATH, COFF(db.data_dir), ".scoresync/pg", 0, 0, 0, NULL,
      "where the embedded cluster lives"},
-    {"batch_rows", KT_INT, COFF(db.batch_rows), "5000", 1, 1000000, 0, NULL,
-     "records per load transaction, at most"},
+    {"batch_rows", KT_INT, COFF(db.batch_rows), "2000", 1, 1000000, 0, NULL,
+     "records per load transaction, at most; also what a response is handed to the loader in "
+     "while it streams, so memory grows with it (three such parts are alive at once)"},
     {NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -197,149 +205,39 @@ static const struct cfg_key top_keys[] = {
     {"migrations", KT_PATH, COFF(migrations_dir), "sql", 0, 0, 0, NULL,
      "directory of NNN_name.sql migrations"},
     {"vendors", KT_VENDORS, 0, NULL, 0, 0, KF_REQUIRED, NULL,
-     "one mapping per vendor: emmersion, truenorth, cepa, etest, testello"},
+     "one mapping per vendor (see the vendor reference below)"},
     {NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
 /* ---- loader state and messages ----------------------------------------- */
 
 struct loader {
-    const char *file;     /* name used in messages */
+    struct yx_doc d;      /* the document, its name for messages and L->d.err */
+    const char *file;     /* = d.file */
     const char *base_dir; /* the config file's directory; NULL for strings */
-    yaml_document_t doc;
-    struct ss_err *err;
-    int flags; /* CFG_DEFER_SECRETS */
+    struct ss_err *err;   /* = d.err */
+    int flags;            /* CFG_DEFER_SECRETS */
+    const struct cfg_vendor_schema *const *schemas;
 };
 
 enum level { LV_PLAIN, LV_VENDOR };
 
-static int line_of(const yaml_node_t *n)
-{
-    return n ? (int)n->start_mark.line + 1 : 0;
-}
-
-SS_PRINTF(4, 5)
-static int ld_error(struct loader *L, const yaml_node_t *n, const char *path, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (path && path[0])
-        return err_set(L->err, SS_ECONFIG, "%s:%d: %s: %s", L->file, line_of(n), path, msg);
-    return err_set(L->err, SS_ECONFIG, "%s:%d: %s", L->file, line_of(n), msg);
-}
-
-static int oom(struct loader *L)
-{
-    return err_set(L->err, SS_ENOMEM, "%s: out of memory", L->file);
-}
-
-static size_t path_push_key(char *p, const char *key)
-{
-    size_t n = strlen(p);
-    snprintf(p + n, PATH_CAP - n, n ? ".%s" : "%s", key);
-    return n;
-}
-
-static size_t path_push_idx(char *p, size_t i)
-{
-    size_t n = strlen(p);
-    snprintf(p + n, PATH_CAP - n, "[%zu]", i);
-    return n;
-}
-
-static const char *node_kind(const yaml_node_t *n)
-{
-    switch (n->type) {
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    default:
-        return "a scalar";
-    }
-}
-
-static int is_null(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return 0;
-    const char *v = (const char *)n->data.scalar.value;
-    return !v[0] || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-           !strcmp(v, "NULL");
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return (const char *)n->data.scalar.value;
-}
-
-/* Edit distance, for "did you mean" (short keys only). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return SIZE_MAX;
-    size_t row[41];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-struct suggest {
-    const char *best;
-    size_t dist;
-};
-
-static void suggest_try(struct suggest *s, const char *word, const char *cand)
-{
-    size_t d = edit_distance(word, cand);
-    size_t limit = strlen(cand) / 3 + 1;
-    if (d <= limit && d < s->dist) {
-        s->best = cand;
-        s->dist = d;
-    }
-}
-
+/* vs: the vendor whose options are also valid here, or NULL. */
 static int unknown_key(struct loader *L, const yaml_node_t *k, const char *path,
-                       const struct cfg_key *tab, const char *extra)
+                       const struct cfg_key *tab, const char *extra,
+                       const struct cfg_vendor_schema *vs)
 {
-    struct suggest s = {NULL, SIZE_MAX};
+    struct yx_suggest s = {NULL, SIZE_MAX};
     for (const struct cfg_key *e = tab; e->name; e++)
-        suggest_try(&s, scalar(k), e->name);
+        yx_suggest_try(&s, yx_key(k), e->name);
     if (extra)
-        suggest_try(&s, scalar(k), extra);
+        yx_suggest_try(&s, yx_key(k), extra);
+    for (const struct cfg_opt_def *o = vs ? vs->opts : NULL; o && o->key; o++)
+        yx_suggest_try(&s, yx_key(k), o->key);
     char hint[96] = "";
     if (s.best)
         snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", s.best);
-    return ld_error(L, k, path, "unknown key \"%s\"%s", scalar(k), hint);
-}
-
-/* The value node of `key` in mapping m, or NULL. */
-static yaml_node_t *map_get(struct loader *L, const yaml_node_t *m, const char *key)
-{
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp(scalar(k), key) == 0)
-            return yaml_document_get_node(&L->doc, p->value);
-    }
-    return NULL;
+    return yx_fail(&L->d, k, path, "unknown key \"%s\"%s", yx_key(k), hint);
 }
 
 /* ---- value setters ----------------------------------------------------- */
@@ -395,21 +293,78 @@ static char **split_list(const char *s)
     return l;
 }
 
-static int parse_rates(const char *s, struct cfg_account *a)
+/* Parses "requests/seconds, ..." (a schema's rate_limits) with the ranges of
+ * rate_keys; -1 if malformed. */
+static int parse_rates(const char *s, struct cfg_rate_window *w, int *n)
 {
-    a->n_rate = 0;
-    while (*s && a->n_rate < CFG_MAX_WINDOWS) {
+    *n = 0;
+    s += strspn(s, " ");
+    while (*s) {
         char *end;
-        long req = strtol(s, &end, 10);
-        if (*end != '/')
+        if (*n == CFG_MAX_WINDOWS)
             return -1;
-        double per = strtod(end + 1, &end);
-        a->rate[a->n_rate].requests = (int)req;
-        a->rate[a->n_rate].per_seconds = per;
-        a->n_rate++;
-        s = end + strspn(end, ", ");
+        errno = 0;
+        long req = strtol(s, &end, 10);
+        if (end == s || *end != '/' || errno || req < rate_keys[0].min || req > rate_keys[0].max)
+            return -1;
+        const char *p = end + 1;
+        double per = strtod(p, &end);
+        if (end == p || !isfinite(per) || per < rate_keys[1].min || per > rate_keys[1].max)
+            return -1;
+        w[*n].requests = (int)req;
+        w[*n].per_seconds = per;
+        (*n)++;
+        s = end + strspn(end, " ");
+        if (*s == ',') {
+            s += 1 + strspn(s + 1, " ");
+            if (!*s)
+                return -1; /* "5/1," */
+        } else if (*s) {
+            return -1;
+        }
     }
-    return 0;
+    return *n > 0 ? 0 : -1;
+}
+
+static char **copy_list(const char *const *l)
+{
+    size_t n = 0;
+    while (l && l[n])
+        n++;
+    char **c = calloc(n + 1, sizeof *c);
+    for (size_t i = 0; c && i < n; i++)
+        if (!(c[i] = strdup(l[i]))) {
+            free_list(c);
+            return NULL;
+        }
+    return c;
+}
+
+/* A KF_VENDOR key's default: from the account's schema (checked by
+ * check_schema, so the rate text parses). Absent there: unset, and
+ * check_account() asks for it. */
+static int vendor_default(const struct cfg_key *e, struct acct_build *b)
+{
+    const struct cfg_vendor_schema *vs = b->a.schema;
+    switch (e->type) {
+    case KT_STRING:
+        return set_string(&b->a.base_url, vs->base_url);
+    case KT_STRLIST: {
+        char **l = copy_list(vs->default_streams ? vs->default_streams : vs->streams);
+        if (!l)
+            return -1;
+        free_list(b->a.streams);
+        b->a.streams = l;
+        return 0;
+    }
+    case KT_RATELIST:
+        b->a.n_rate = 0;
+        if (vs->rate_limits && parse_rates(vs->rate_limits, b->a.rate, &b->a.n_rate) != 0)
+            abort();
+        return 0;
+    default:
+        abort(); /* a table typo: KF_VENDOR on a key without a vendor default */
+    }
 }
 
 /* Sets every key of a table to its default. Programmer errors in a default
@@ -418,6 +373,11 @@ static int set_defaults(const struct cfg_key *tab, void *base)
 {
     char *b = base;
     for (const struct cfg_key *e = tab; e->name; e++) {
+        if (e->flags & KF_VENDOR) {
+            if (vendor_default(e, base) != 0)
+                return -1;
+            continue;
+        }
         switch (e->type) {
         case KT_STRING:
         case KT_ENUM:
@@ -447,9 +407,7 @@ static int set_defaults(const struct cfg_key *tab, void *base)
             break;
         }
         case KT_RATELIST:
-            if (parse_rates(e->def, &((struct acct_build *)base)->a) != 0)
-                abort();
-            break;
+            abort(); /* always KF_VENDOR */
         case KT_MAP:
             if (set_defaults(e->aux, base) != 0)
                 return -1;
@@ -514,21 +472,173 @@ static int enum_has(const char *choices, const char *v)
     return 0;
 }
 
+/* ---- vendor options ---------------------------------------------------- */
+
+/* Checks text v against option o. 0: *canon is the value to store (malloc'd;
+ * booleans become "true"/"false"); 1: invalid, why says so; -1: no memory. */
+static int opt_parse(const struct cfg_opt_def *o, const char *v, char **canon, char *why,
+                     size_t whylen)
+{
+    long long ll;
+    double d;
+    int b;
+    *canon = NULL;
+    switch (o->type) {
+    case CFG_OPT_STRING:
+        if (!v[0]) {
+            snprintf(why, whylen, "must not be empty");
+            return 1;
+        }
+        break;
+    case CFG_OPT_INT:
+        if (yx_text_int(v, &ll) != 0 || ll < LONG_MIN || ll > LONG_MAX) {
+            snprintf(why, whylen, "expected an integer, got \"%s\"", v);
+            return 1;
+        }
+        break;
+    case CFG_OPT_NUMBER:
+        if (yx_text_number(v, &d) != 0) {
+            snprintf(why, whylen, "expected a number, got \"%s\"", v);
+            return 1;
+        }
+        break;
+    case CFG_OPT_BOOL:
+        if (yx_text_bool(v, &b) != 0) {
+            snprintf(why, whylen, "expected true or false, got \"%s\"", v);
+            return 1;
+        }
+        v = b ? "true" : "false";
+        break;
+    case CFG_OPT_ENUM:
+        if (!o->choices || !enum_has(o->choices, v)) {
+            snprintf(why, whylen, "expected one of %s, got \"%s\"",
+                     o->choices ? o->choices : "(none)", v);
+            return 1;
+        }
+        break;
+    }
+    return (*canon = strdup(v)) ? 0 : -1;
+}
+
+static const struct cfg_opt_def *find_opt(const struct cfg_vendor_schema *vs, const char *key)
+{
+    for (const struct cfg_opt_def *o = vs ? vs->opts : NULL; o && o->key; o++)
+        if (strcmp(o->key, key) == 0)
+            return o;
+    return NULL;
+}
+
+static size_t count_opts(const struct cfg_vendor_schema *vs)
+{
+    size_t n = 0;
+    while (vs->opts && vs->opts[n].key)
+        n++;
+    return n;
+}
+
+/* Sets one option to its declared default (schema checked: it parses). */
+static int opt_reset(struct cfg_opt_val *ov)
+{
+    char why[8];
+    char *c = NULL;
+    if (ov->def->def && opt_parse(ov->def, ov->def->def, &c, why, sizeof why) != 0)
+        return -1;
+    free(ov->value);
+    ov->value = c;
+    return 0;
+}
+
+static int schema_takes(const struct cfg_vendor_schema *vs, const char *secret)
+{
+    for (const char *const *p = vs->secrets; p && *p; p++)
+        if (strcmp(*p, secret) == 0)
+            return 1;
+    return 0;
+}
+
+static const struct secret_slot *slot_named(const char *name)
+{
+    for (size_t i = 0; i < N_SECRET_SLOTS; i++)
+        if (strcmp(secret_slots[i].name, name) == 0)
+            return &secret_slots[i];
+    return NULL;
+}
+
+/* A schema is code, but a mistake in it would otherwise surface as a
+ * confusing message about the user's file: say plainly whose bug it is. */
+static int check_schema(struct loader *L, const struct cfg_vendor_schema *vs)
+{
+    char why[160] = "";
+    if (!vs->streams || !vs->streams[0])
+        snprintf(why, sizeof why, "no streams");
+    for (const char *const *d = vs->default_streams; !why[0] && d && *d; d++) {
+        const char *const *p = vs->streams;
+        while (*p && strcmp(*p, *d) != 0)
+            p++;
+        if (!*p)
+            snprintf(why, sizeof why, "default stream \"%s\" is not among its streams", *d);
+    }
+    if (!why[0] && vs->default_streams && !vs->default_streams[0])
+        snprintf(why, sizeof why, "empty default_streams (NULL means all)");
+    if (!why[0] && vs->base_url && strncmp(vs->base_url, "http://", 7) != 0 &&
+        strncmp(vs->base_url, "https://", 8) != 0)
+        snprintf(why, sizeof why, "base_url is not an http(s) URL");
+    struct cfg_rate_window w[CFG_MAX_WINDOWS];
+    int nw;
+    if (!why[0] && vs->rate_limits && parse_rates(vs->rate_limits, w, &nw) != 0)
+        snprintf(why, sizeof why, "rate_limits \"%s\" is not \"requests/seconds, ...\"",
+                 vs->rate_limits);
+    for (const char *const *p = vs->secrets; !why[0] && p && *p; p++) {
+        if (!slot_named(*p))
+            snprintf(why, sizeof why, "unknown secret \"%s\"", *p);
+        for (const char *const *q = vs->secrets; !why[0] && q < p; q++)
+            if (strcmp(*q, *p) == 0)
+                snprintf(why, sizeof why, "secret \"%s\" listed twice", *p);
+    }
+    for (const struct cfg_opt_def *o = vs->opts; !why[0] && o && o->key; o++) {
+        const struct cfg_key *e = account_keys;
+        while (e->name && strcmp(e->name, o->key) != 0)
+            e++;
+        char *c = NULL;
+        if (e->name || strcmp(o->key, "accounts") == 0)
+            snprintf(why, sizeof why, "option \"%s\" hides a common key", o->key);
+        else if (find_opt(vs, o->key) != o)
+            snprintf(why, sizeof why, "option \"%s\" declared twice", o->key);
+        else if (o->type == CFG_OPT_ENUM && (!o->choices || !o->choices[0]))
+            snprintf(why, sizeof why, "option \"%s\" has no choices", o->key);
+        else if (o->def) {
+            char bad[120];
+            int r = opt_parse(o, o->def, &c, bad, sizeof bad);
+            free(c);
+            if (r < 0)
+                return yx_oom(&L->d);
+            if (r > 0)
+                snprintf(why, sizeof why, "default of option \"%s\": %s", o->key, bad);
+        }
+    }
+    if (why[0])
+        return err_set(L->err, SS_ECONFIG,
+                       "%s: vendor \"%s\": bad schema (a bug in its vendor file): %s", L->file,
+                       vs->name, why);
+    return 0;
+}
+
 /* A scalar with ${...} expanded; NULL after an error. Caller frees. */
 static char *expanded(struct loader *L, const yaml_node_t *n, const char *path, const char *what)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        ld_error(L, n, path, "expected %s, got %s", what, node_kind(n));
+        yx_fail(&L->d, n, path, "expected %s, got %s", what, yx_kind(n));
         return NULL;
     }
-    char *v = sec_expand(scalar(n), L->err);
+    char *v = sec_expand(yx_key(n), L->err);
     if (!v)
-        err_prefix(L->err, "%s:%d: %s", L->file, line_of(n), path);
+        err_prefix(L->err, "%s:%lu: %s", L->file, yx_line(n), path);
     return v;
 }
 
 static int apply_map(struct loader *L, const yaml_node_t *m, const struct cfg_key *tab, void *base,
-                     char *path, enum level lv, const char *skip, const struct vendor_def *vd);
+                     char *path, enum level lv, const char *skip,
+                     const struct cfg_vendor_schema *vs);
 static int apply_vendors(struct loader *L, const yaml_node_t *n, struct config *cfg, char *path);
 
 static int apply_string(struct loader *L, const struct cfg_key *e, const yaml_node_t *n, void *base,
@@ -545,25 +655,25 @@ static int apply_string(struct loader *L, const struct cfg_key *e, const yaml_no
             *slot = NULL;
             rc = 0;
         } else {
-            ld_error(L, n, path, "must not be empty");
+            yx_fail(&L->d, n, path, "must not be empty");
         }
         goto out;
     }
     if (e->type == KT_ENUM && !enum_has(e->aux, v)) {
-        ld_error(L, n, path, "expected one of %s, got \"%s\"", (const char *)e->aux, v);
+        yx_fail(&L->d, n, path, "expected one of %s, got \"%s\"", (const char *)e->aux, v);
         goto out;
     }
     if ((e->flags & KF_IDENT) && (!valid_ident(v) || strlen(v) > 64)) {
-        ld_error(L, n, path, "\"%s\" is not a valid name (1-64 of A-Z a-z 0-9 _ -)", v);
+        yx_fail(&L->d, n, path, "\"%s\" is not a valid name (1-64 of A-Z a-z 0-9 _ -)", v);
         goto out;
     }
     if ((e->flags & KF_DATE) && !valid_date(v)) {
-        ld_error(L, n, path, "expected a date YYYY-MM-DD, got \"%s\"", v);
+        yx_fail(&L->d, n, path, "expected a date YYYY-MM-DD, got \"%s\"", v);
         goto out;
     }
     if (e->flags & KF_URL) {
         if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
-            ld_error(L, n, path, "expected an http:// or https:// URL, got \"%s\"", v);
+            yx_fail(&L->d, n, path, "expected an http:// or https:// URL, got \"%s\"", v);
             goto out;
         }
         size_t len = strlen(v);
@@ -575,7 +685,7 @@ static int apply_string(struct loader *L, const struct cfg_key *e, const yaml_no
         free(v);
         v = r;
         if (!v) {
-            oom(L);
+            yx_oom(&L->d);
             goto out;
         }
     }
@@ -596,28 +706,24 @@ static int apply_number(struct loader *L, const struct cfg_key *e, const yaml_no
     char *v = expanded(L, n, path, what);
     if (!v)
         return -1;
-    char *end;
-    errno = 0;
     double d;
-    if (e->type == KT_DOUBLE) {
-        d = strtod(v, &end);
-    } else {
-        long long ll = strtoll(v, &end, 10);
+    long long ll = 0;
+    int bad = e->type == KT_DOUBLE ? yx_text_number(v, &d) : yx_text_int(v, &ll);
+    if (e->type != KT_DOUBLE)
         d = (double)ll;
-    }
-    if (!v[0] || *end || errno == ERANGE || !isfinite(d)) {
-        ld_error(L, n, path, "expected %s, got \"%s\"", what, v);
+    if (bad) {
+        yx_fail(&L->d, n, path, "expected %s, got \"%s\"", what, v);
         goto out;
     }
     if (d < e->min || d > e->max) {
-        ld_error(L, n, path, "must be between %g and %g, got %s", e->min, e->max, v);
+        yx_fail(&L->d, n, path, "must be between %g and %g, got %s", e->min, e->max, v);
         goto out;
     }
     char *slot = (char *)base + e->off;
     if (e->type == KT_INT)
         *(int *)slot = (int)d;
     else if (e->type == KT_LONG)
-        *(long *)slot = (long)strtoll(v, NULL, 10);
+        *(long *)slot = (long)ll;
     else
         *(double *)slot = d;
     rc = 0;
@@ -633,20 +739,20 @@ static int apply_secret(struct loader *L, const struct cfg_key *e, const yaml_no
     char *name = NULL, *v = NULL;
     int rc = -1;
     if (n->type != YAML_SCALAR_NODE)
-        return ld_error(L, n, path, "expected a string, got %s", node_kind(n));
+        return yx_fail(&L->d, n, path, "expected a string, got %s", yx_kind(n));
     if (e->type == KT_SECRET) {
-        switch (sec_classify(scalar(n), &name)) {
+        switch (sec_classify(yx_key(n), &name)) {
         case SEC_ENV:
             break;
         case SEC_ENV_DEFAULT:
-            ld_error(L, n, path, "a secret cannot have a default; write ${%s}", name);
+            yx_fail(&L->d, n, path, "a secret cannot have a default; write ${%s}", name);
             goto out;
         case SEC_LITERAL:
             /* Never echo the value: it may be a real key. */
-            ld_error(L, n, path,
-                     "secrets must come from the environment or a file: write "
-                     "%s: ${ENV_VAR} or %s_file: PATH",
-                     e->name, e->name);
+            yx_fail(&L->d, n, path,
+                    "secrets must come from the environment or a file: write "
+                    "%s: ${ENV_VAR} or %s_file: PATH",
+                    e->name, e->name);
             goto out;
         }
         free_spec(spec);
@@ -657,19 +763,19 @@ static int apply_secret(struct loader *L, const struct cfg_key *e, const yaml_no
         if (!(v = expanded(L, n, path, "a path")))
             goto out;
         if (!v[0]) {
-            ld_error(L, n, path, "must not be empty");
+            yx_fail(&L->d, n, path, "must not be empty");
             goto out;
         }
         char *r = resolve_path(L, v);
         if (!r) {
-            oom(L);
+            yx_oom(&L->d);
             goto out;
         }
         free_spec(spec);
         spec->kind = SPEC_FILE;
         spec->ref = r;
     }
-    spec->line = line_of(n);
+    spec->line = yx_line(n);
     snprintf(spec->path, sizeof spec->path, "%s", path);
     rc = 0;
 out:
@@ -678,39 +784,50 @@ out:
     return rc;
 }
 
-static int known_stream(const struct vendor_def *vd, const char *s)
+static int known_stream(const struct cfg_vendor_schema *vs, const char *s)
 {
-    if (!vd || !vd->streams)
-        return 1;
-    for (const char *const *p = vd->streams; *p; p++)
+    for (const char *const *p = vs->streams; *p; p++)
         if (strcmp(*p, s) == 0)
             return 1;
     return 0;
 }
 
+/* "a, b, c" into buf, for messages. */
+static void join_list(char *buf, size_t cap, const char *const *l)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const char *const *p = l; p && *p && n < cap; p++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", p == l ? "" : ", ", *p);
+}
+
 static int apply_strlist(struct loader *L, const struct cfg_key *e, const yaml_node_t *n,
-                         void *base, char *path, const struct vendor_def *vd)
+                         void *base, char *path, const struct cfg_vendor_schema *vs)
 {
     if (n->type != YAML_SEQUENCE_NODE)
-        return ld_error(L, n, path, "expected a list, got %s", node_kind(n));
+        return yx_fail(&L->d, n, path, "expected a list, got %s", yx_kind(n));
     size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (cnt == 0 && (e->flags & KF_NONEMPTY))
-        return ld_error(L, n, path, "must list at least one item");
+        return yx_fail(&L->d, n, path, "must list at least one item");
     char **l = calloc(cnt + 1, sizeof *l);
     if (!l)
-        return oom(L);
+        return yx_oom(&L->d);
     for (size_t i = 0; i < cnt; i++) {
-        yaml_node_t *it = yaml_document_get_node(&L->doc, n->data.sequence.items.start[i]);
-        size_t saved = path_push_idx(path, i);
+        yaml_node_t *it = yx_node(&L->d, n->data.sequence.items.start[i]);
+        size_t saved = yx_path_idx(path, i);
         char *v = expanded(L, it, path, "a string");
         int bad = !v;
         if (v && !v[0])
-            bad = ld_error(L, it, path, "must not be empty");
-        if (v && !bad && (e->flags & KF_STREAMS) && !known_stream(vd, v))
-            bad = ld_error(L, it, path, "unknown stream \"%s\" for %s", v, vd->name);
+            bad = yx_fail(&L->d, it, path, "must not be empty");
+        if (v && !bad && (e->flags & KF_STREAMS) && !known_stream(vs, v)) {
+            char known[256];
+            join_list(known, sizeof known, vs->streams);
+            bad = yx_fail(&L->d, it, path, "unknown stream \"%s\" for %s (known: %s)", v, vs->name,
+                          known);
+        }
         for (size_t j = 0; v && !bad && j < i; j++)
             if (strcmp(l[j], v) == 0)
-                bad = ld_error(L, it, path, "\"%s\" is listed twice", v);
+                bad = yx_fail(&L->d, it, path, "\"%s\" is listed twice", v);
         path[saved] = '\0';
         if (bad) {
             free(v);
@@ -729,15 +846,15 @@ static int apply_ratelist(struct loader *L, const yaml_node_t *n, void *base, ch
 {
     struct cfg_account *a = &((struct acct_build *)base)->a;
     if (n->type != YAML_SEQUENCE_NODE)
-        return ld_error(L, n, path, "expected a list of {requests, per_seconds}, got %s",
-                        node_kind(n));
+        return yx_fail(&L->d, n, path, "expected a list of {requests, per_seconds}, got %s",
+                       yx_kind(n));
     size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (cnt == 0 || cnt > CFG_MAX_WINDOWS)
-        return ld_error(L, n, path, "must list 1 to %d windows, got %zu", CFG_MAX_WINDOWS, cnt);
+        return yx_fail(&L->d, n, path, "must list 1 to %d windows, got %zu", CFG_MAX_WINDOWS, cnt);
     struct cfg_rate_window w[CFG_MAX_WINDOWS];
     for (size_t i = 0; i < cnt; i++) {
-        yaml_node_t *it = yaml_document_get_node(&L->doc, n->data.sequence.items.start[i]);
-        size_t saved = path_push_idx(path, i);
+        yaml_node_t *it = yx_node(&L->d, n->data.sequence.items.start[i]);
+        size_t saved = yx_path_idx(path, i);
         memset(&w[i], 0, sizeof w[i]);
         if (apply_map(L, it, rate_keys, &w[i], path, LV_PLAIN, NULL, NULL) != 0)
             return -1;
@@ -749,15 +866,15 @@ static int apply_ratelist(struct loader *L, const yaml_node_t *n, void *base, ch
 }
 
 static int apply_value(struct loader *L, const struct cfg_key *e, const yaml_node_t *n, void *base,
-                       char *path, enum level lv, const struct vendor_def *vd)
+                       char *path, enum level lv, const struct cfg_vendor_schema *vs)
 {
-    if (is_null(n) && e->type != KT_VENDORS) {
+    if (yx_is_null(n) && e->type != KT_VENDORS) {
         /* null means "the default" (for nullable strings that is NULL). */
         if (e->flags & KF_REQUIRED)
-            return ld_error(L, n, path, "must not be null");
+            return yx_fail(&L->d, n, path, "must not be null");
         struct cfg_key one[2] = {*e, {0}};
         if (set_defaults(one, base) != 0)
-            return oom(L);
+            return yx_oom(&L->d);
         return 0;
     }
     switch (e->type) {
@@ -773,58 +890,97 @@ static int apply_value(struct loader *L, const struct cfg_key *e, const yaml_nod
     case KT_SECRET_FILE:
         return apply_secret(L, e, n, base, path);
     case KT_STRLIST:
-        return apply_strlist(L, e, n, base, path, vd);
+        return apply_strlist(L, e, n, base, path, vs);
     case KT_RATELIST:
         return apply_ratelist(L, n, base, path);
     case KT_MAP:
-        return apply_map(L, n, e->aux, base, path, lv, NULL, vd);
+        return apply_map(L, n, e->aux, base, path, lv, NULL, vs);
     case KT_VENDORS:
         return apply_vendors(L, n, base, path);
     }
     return 0;
 }
 
+static int apply_opt(struct loader *L, const struct cfg_opt_def *o, const yaml_node_t *n,
+                     struct acct_build *b, char *path)
+{
+    struct cfg_opt_val *ov = &b->a.opts[o - b->a.schema->opts];
+    if (yx_is_null(n))
+        return opt_reset(ov) != 0 ? yx_oom(&L->d) : 0;
+    char why[320], *canon = NULL;
+    char *v = expanded(
+        L, n, path, o->type == CFG_OPT_STRING || o->type == CFG_OPT_ENUM ? "a string" : "a scalar");
+    if (!v)
+        return -1;
+    int r = opt_parse(o, v, &canon, why, sizeof why);
+    free(v);
+    if (r < 0)
+        return yx_oom(&L->d);
+    if (r > 0)
+        return yx_fail(&L->d, n, path, "%s", why);
+    free(ov->value);
+    ov->value = canon;
+    return 0;
+}
+
 /* Applies a mapping's keys from table tab onto base. `skip` is a key the
- * caller handles itself (vendor-level `accounts`). */
+ * caller handles itself (vendor-level `accounts`). In account_keys mappings
+ * the options of vendor vs are valid keys too. */
 static int apply_map(struct loader *L, const yaml_node_t *m, const struct cfg_key *tab, void *base,
-                     char *path, enum level lv, const char *skip, const struct vendor_def *vd)
+                     char *path, enum level lv, const char *skip,
+                     const struct cfg_vendor_schema *vs)
 {
     if (m->type != YAML_MAPPING_NODE)
-        return ld_error(L, m, path, "expected a mapping, got %s", node_kind(m));
+        return yx_fail(&L->d, m, path, "expected a mapping, got %s", yx_kind(m));
     unsigned seen = 0;
-    const yaml_node_t *secret_node = NULL;
+    const yaml_node_t *secret_node[N_SECRET_SLOTS] = {NULL};
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(&L->doc, p->value);
+        yaml_node_t *k = yx_node(&L->d, p->key);
+        yaml_node_t *v = yx_node(&L->d, p->value);
         if (k->type != YAML_SCALAR_NODE)
-            return ld_error(L, k, path, "keys must be plain strings, got %s", node_kind(k));
+            return yx_fail(&L->d, k, path, "keys must be plain strings, got %s", yx_kind(k));
         for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
-            yaml_node_t *k2 = yaml_document_get_node(&L->doc, q->key);
-            if (k2->type == YAML_SCALAR_NODE && strcmp(scalar(k2), scalar(k)) == 0)
-                return ld_error(L, k, path, "duplicate key \"%s\" (first at line %d)", scalar(k),
-                                line_of(k2));
+            yaml_node_t *k2 = yx_node(&L->d, q->key);
+            if (k2->type == YAML_SCALAR_NODE && strcmp(yx_key(k2), yx_key(k)) == 0)
+                return yx_fail(&L->d, k, path, "duplicate key \"%s\" (first at line %lu)",
+                               yx_key(k), yx_line(k2));
         }
-        if (skip && strcmp(scalar(k), skip) == 0)
+        if (skip && strcmp(yx_key(k), skip) == 0)
             continue;
         const struct cfg_key *e = tab;
-        while (e->name && strcmp(e->name, scalar(k)) != 0)
+        while (e->name && strcmp(e->name, yx_key(k)) != 0)
             e++;
+        const struct cfg_opt_def *o =
+            !e->name && tab == account_keys ? find_opt(vs, yx_key(k)) : NULL;
+        if (o) {
+            size_t saved = yx_path_key(path, o->key);
+            if (apply_opt(L, o, v, base, path) != 0)
+                return -1;
+            path[saved] = '\0';
+            continue;
+        }
         if (!e->name)
-            return unknown_key(L, k, path, tab, skip);
-        size_t saved = path_push_key(path, e->name);
+            return unknown_key(L, k, path, tab, skip, tab == account_keys ? vs : NULL);
+        size_t saved = yx_path_key(path, e->name);
         if (lv == LV_VENDOR && (e->flags & KF_ACCOUNT_ONLY)) {
-            ld_error(L, k, path, "belongs inside accounts[], not at vendor level");
+            yx_fail(&L->d, k, path, "belongs inside accounts[], not at vendor level");
             return -1;
         }
         if (e->type == KT_SECRET || e->type == KT_SECRET_FILE) {
-            if (secret_node) {
-                ld_error(L, k, path, "give either %s or %s, not both", scalar(secret_node),
-                         scalar(k));
-                return -1;
+            const struct secret_slot *sl = e->aux;
+            if (!schema_takes(vs, sl->name)) {
+                char takes[128];
+                join_list(takes, sizeof takes, vs->secrets);
+                return yx_fail(&L->d, k, path, "vendor %s takes no secret \"%s\" (it takes: %s)",
+                               vs->name, sl->name, takes[0] ? takes : "none");
             }
-            secret_node = k;
+            const yaml_node_t **first = &secret_node[sl - secret_slots];
+            if (*first)
+                return yx_fail(&L->d, k, path, "give either %s or %s, not both", yx_key(*first),
+                               yx_key(k));
+            *first = k;
         }
-        if (apply_value(L, e, v, base, path, lv, vd) != 0)
+        if (apply_value(L, e, v, base, path, lv, vs) != 0)
             return -1;
         path[saved] = '\0';
         seen |= 1u << (e - tab);
@@ -832,7 +988,7 @@ static int apply_map(struct loader *L, const yaml_node_t *m, const struct cfg_ke
     if (lv == LV_PLAIN)
         for (const struct cfg_key *e = tab; e->name; e++)
             if ((e->flags & KF_REQUIRED) && !(seen & (1u << (e - tab))))
-                return ld_error(L, m, path, "missing required key \"%s\"", e->name);
+                return yx_fail(&L->d, m, path, "missing required key \"%s\"", e->name);
     return 0;
 }
 
@@ -845,40 +1001,80 @@ static void account_free(struct cfg_account *a)
     free(a->base_url);
     sec_free(a->api_key);
     free(a->api_key_source);
-    free(a->company_id);
+    sec_free(a->secret);
+    free(a->secret_source);
+    for (size_t i = 0; i < a->n_opts; i++)
+        free(a->opts[i].value);
+    free(a->opts);
     free_list(a->streams);
     free_list(a->group_ids);
     free(a->start_date);
     memset(a, 0, sizeof *a);
 }
 
-static int resolve_secret(struct loader *L, struct acct_build *b, const yaml_node_t *acct,
-                          const char *acct_path)
+static void build_free(struct acct_build *b)
 {
-    struct secret_spec *s = &b->key;
-    struct cfg_account *a = &b->a;
-    char src[PATH_CAP + 64];
-    if (s->kind == SPEC_NONE)
-        return ld_error(L, acct, acct_path,
-                        "missing api_key (write api_key: ${ENV_VAR} or api_key_file: PATH)");
-    if (L->flags & CFG_DEFER_SECRETS) {
-        snprintf(src, sizeof src, "%s %s", s->kind == SPEC_ENV ? "environment variable" : "file",
-                 s->ref);
-    } else if (s->kind == SPEC_ENV) {
-        if (sec_from_env(s->ref, &a->api_key, L->err) != 0)
-            return err_prefix(L->err, "%s:%d: %s (account %s)", L->file, s->line, s->path, a->name);
-        snprintf(src, sizeof src, "environment variable %s", s->ref);
-    } else {
-        int loose = 0;
-        if (sec_from_file(s->ref, &a->api_key, &loose, L->err) != 0)
-            return err_prefix(L->err, "%s:%d: %s (account %s)", L->file, s->line, s->path, a->name);
-        if (loose)
-            log_warn("%s:%d: %s: secret file %s is readable by group or others; chmod 600 it",
-                     L->file, s->line, s->path, s->ref);
-        snprintf(src, sizeof src, "file %s", s->ref);
+    account_free(&b->a);
+    for (size_t i = 0; i < N_SECRET_SLOTS; i++)
+        free_spec(&b->sec[i]);
+}
+
+/* Every default in place: the tables', then the vendor's, options included. */
+static int build_init(struct loader *L, struct acct_build *b, const struct cfg_vendor_schema *vs)
+{
+    memset(b, 0, sizeof *b);
+    b->a.schema = vs;
+    b->a.n_opts = count_opts(vs);
+    if (!(b->a.vendor = strdup(vs->name)) ||
+        (b->a.n_opts && !(b->a.opts = calloc(b->a.n_opts, sizeof *b->a.opts))))
+        return yx_oom(&L->d);
+    for (size_t i = 0; i < b->a.n_opts; i++) {
+        b->a.opts[i].def = &vs->opts[i];
+        if (opt_reset(&b->a.opts[i]) != 0)
+            return yx_oom(&L->d);
     }
-    if (!(a->api_key_source = strdup(src)))
-        return oom(L);
+    return set_defaults(account_keys, b) != 0 ? yx_oom(&L->d) : 0;
+}
+
+/* Reads every secret the vendor takes (or, deferred, only records where
+ * each would come from) and registers it with redact. */
+static int resolve_secrets(struct loader *L, struct acct_build *b, const yaml_node_t *acct,
+                           const char *acct_path)
+{
+    struct cfg_account *a = &b->a;
+    for (const char *const *name = a->schema->secrets; name && *name; name++) {
+        const struct secret_slot *sl = slot_named(*name);
+        const struct secret_spec *s = &b->sec[sl - secret_slots];
+        char **val = (char **)((char *)a + sl->val_off);
+        char **source = (char **)((char *)a + sl->src_off);
+        char src[YX_PATH_MAX + 64];
+        if (s->kind == SPEC_NONE)
+            return yx_fail(&L->d, acct, acct_path,
+                           "missing %s (write %s: ${ENV_VAR} or %s_file: PATH)", sl->name, sl->name,
+                           sl->name);
+        if (L->flags & CFG_DEFER_SECRETS) {
+            snprintf(src, sizeof src, "%s %s",
+                     s->kind == SPEC_ENV ? "environment variable" : "file", s->ref);
+        } else if (s->kind == SPEC_ENV) {
+            if (sec_from_env(s->ref, val, L->err) != 0)
+                return err_prefix(L->err, "%s:%lu: %s (account %s)", L->file, s->line, s->path,
+                                  a->name);
+            snprintf(src, sizeof src, "environment variable %s", s->ref);
+        } else {
+            int loose = 0;
+            if (sec_from_file(s->ref, val, &loose, L->err) != 0)
+                return err_prefix(L->err, "%s:%lu: %s (account %s)", L->file, s->line, s->path,
+                                  a->name);
+            if (loose)
+                log_warn("%s:%lu: %s: secret file %s is readable by group or others; chmod 600 it",
+                         L->file, s->line, s->path, s->ref);
+            snprintf(src, sizeof src, "file %s", s->ref);
+        }
+        if (*val)
+            redact_add(*val);
+        if (!(*source = strdup(src)))
+            return yx_oom(&L->d);
+    }
     return 0;
 }
 
@@ -888,97 +1084,93 @@ static int check_account(struct loader *L, struct acct_build *b, const yaml_node
 {
     struct cfg_account *a = &b->a;
     if (!a->base_url)
-        return ld_error(L, acct, p, "missing base_url (%s has no default)", a->vendor);
+        return yx_fail(&L->d, acct, p, "missing base_url (vendor %s has no default)", a->vendor);
+    if (a->n_rate == 0)
+        return yx_fail(&L->d, acct, p, "missing rate_limits (vendor %s has no default)", a->vendor);
     if (a->window_initial_days > a->window_max_days)
-        return ld_error(L, acct, p, "window.initial_days (%g) exceeds window.max_days (%g)",
-                        a->window_initial_days, a->window_max_days);
+        return yx_fail(&L->d, acct, p, "window.initial_days (%g) exceeds window.max_days (%g)",
+                       a->window_initial_days, a->window_max_days);
     if (a->window_min_seconds > a->window_initial_days * 86400)
-        return ld_error(L, acct, p, "window.min_seconds (%g) exceeds window.initial_days (%g)",
-                        a->window_min_seconds, a->window_initial_days);
+        return yx_fail(&L->d, acct, p, "window.min_seconds (%g) exceeds window.initial_days (%g)",
+                       a->window_min_seconds, a->window_initial_days);
     if (a->backoff_base_ms > a->backoff_max_ms)
-        return ld_error(L, acct, p, "http.backoff_base_ms (%d) exceeds http.backoff_max_ms (%d)",
-                        a->backoff_base_ms, a->backoff_max_ms);
+        return yx_fail(&L->d, acct, p, "http.backoff_base_ms (%d) exceeds http.backoff_max_ms (%d)",
+                       a->backoff_base_ms, a->backoff_max_ms);
     return 0;
 }
 
-static int load_account(struct loader *L, const struct vendor_def *vd, const yaml_node_t *vmap,
-                        const yaml_node_t *item, char *path, struct cfg_account *out)
+static int load_account(struct loader *L, const struct cfg_vendor_schema *vs,
+                        const yaml_node_t *vmap, const yaml_node_t *item, char *path,
+                        struct cfg_account *out)
 {
     struct acct_build b;
     int rc = -1;
-    memset(&b, 0, sizeof b);
-    b.vd = vd;
-    if (set_defaults(account_keys, &b) != 0 || !(b.a.vendor = strdup(vd->name)) ||
-        (vd->base_url && set_string(&b.a.base_url, vd->base_url) != 0)) {
-        oom(L);
+    if (build_init(L, &b, vs) != 0)
         goto out;
-    }
     /* The vendor level is applied with its own path, so errors point there. */
-    char vpath[PATH_CAP];
+    char vpath[YX_PATH_MAX];
     snprintf(vpath, sizeof vpath, "%s", path);
     char *br = strrchr(vpath, '.');
     if (br)
         *br = '\0'; /* "vendors.x.accounts[0]" -> "vendors.x" */
-    if (apply_map(L, vmap, account_keys, &b, vpath, LV_VENDOR, "accounts", vd) != 0)
+    if (apply_map(L, vmap, account_keys, &b, vpath, LV_VENDOR, "accounts", vs) != 0)
         goto out;
-    if (apply_map(L, item, account_keys, &b, path, LV_PLAIN, NULL, vd) != 0)
+    if (apply_map(L, item, account_keys, &b, path, LV_PLAIN, NULL, vs) != 0)
         goto out;
-    if (check_account(L, &b, item, path) != 0 || resolve_secret(L, &b, item, path) != 0)
+    if (check_account(L, &b, item, path) != 0 || resolve_secrets(L, &b, item, path) != 0)
         goto out;
     *out = b.a;
     memset(&b.a, 0, sizeof b.a);
     rc = 0;
 out:
-    account_free(&b.a);
-    free_spec(&b.key);
+    build_free(&b);
     return rc;
 }
 
-static int load_vendor(struct loader *L, const struct vendor_def *vd, const yaml_node_t *vmap,
-                       char *path, struct cfg_vendor *v)
+static int load_vendor(struct loader *L, const struct cfg_vendor_schema *vs,
+                       const yaml_node_t *vmap, char *path, struct cfg_vendor *v)
 {
-    if (!(v->name = strdup(vd->name)))
-        return oom(L);
-    if (is_null(vmap) || vmap->type != YAML_MAPPING_NODE)
-        return ld_error(L, vmap, path, "expected a mapping with accounts, got %s",
-                        is_null(vmap) ? "nothing" : node_kind(vmap));
+    if (!(v->name = strdup(vs->name)))
+        return yx_oom(&L->d);
+    if (check_schema(L, vs) != 0)
+        return -1;
+    if (yx_is_null(vmap) || vmap->type != YAML_MAPPING_NODE)
+        return yx_fail(&L->d, vmap, path, "expected a mapping with accounts, got %s",
+                       yx_is_null(vmap) ? "nothing" : yx_kind(vmap));
     /* Vendor-level keys are checked once up front, so their errors come first
      * even when accounts are missing. */
     struct acct_build scratch;
-    memset(&scratch, 0, sizeof scratch);
-    int bad = set_defaults(account_keys, &scratch) != 0 ? oom(L) : 0;
+    int bad = build_init(L, &scratch, vs);
     if (!bad)
-        bad = apply_map(L, vmap, account_keys, &scratch, path, LV_VENDOR, "accounts", vd);
-    account_free(&scratch.a);
-    free_spec(&scratch.key);
+        bad = apply_map(L, vmap, account_keys, &scratch, path, LV_VENDOR, "accounts", vs);
+    build_free(&scratch);
     if (bad)
         return -1;
-    yaml_node_t *accts = map_get(L, vmap, "accounts");
+    yaml_node_t *accts = yx_map_get(&L->d, vmap, "accounts");
     if (!accts)
-        return ld_error(L, vmap, path, "missing required key \"accounts\"");
-    size_t saved = path_push_key(path, "accounts");
+        return yx_fail(&L->d, vmap, path, "missing required key \"accounts\"");
+    size_t saved = yx_path_key(path, "accounts");
     if (accts->type != YAML_SEQUENCE_NODE)
-        return ld_error(L, accts, path, "expected a list, got %s", node_kind(accts));
+        return yx_fail(&L->d, accts, path, "expected a list, got %s", yx_kind(accts));
     size_t cnt = (size_t)(accts->data.sequence.items.top - accts->data.sequence.items.start);
     if (cnt == 0)
-        return ld_error(L, accts, path, "needs at least one account");
+        return yx_fail(&L->d, accts, path, "needs at least one account");
     if (!(v->accounts = calloc(cnt, sizeof *v->accounts)))
-        return oom(L);
+        return yx_oom(&L->d);
     for (size_t i = 0; i < cnt; i++) {
-        yaml_node_t *it = yaml_document_get_node(&L->doc, accts->data.sequence.items.start[i]);
-        size_t s2 = path_push_idx(path, i);
-        if (load_account(L, vd, vmap, it, path, &v->accounts[i]) != 0)
+        yaml_node_t *it = yx_node(&L->d, accts->data.sequence.items.start[i]);
+        size_t s2 = yx_path_idx(path, i);
+        if (load_account(L, vs, vmap, it, path, &v->accounts[i]) != 0)
             return -1;
         v->n_accounts++;
         for (size_t j = 0; j < i; j++) {
             if (strcmp(v->accounts[j].name, v->accounts[i].name) != 0)
                 continue;
-            path_push_key(path, "name");
-            const yaml_node_t *first =
-                yaml_document_get_node(&L->doc, accts->data.sequence.items.start[j]);
-            return ld_error(L, map_get(L, it, "name"), path,
-                            "duplicate account name \"%s\" (first at line %d)", v->accounts[i].name,
-                            line_of(map_get(L, first, "name")));
+            yx_path_key(path, "name");
+            const yaml_node_t *first = yx_node(&L->d, accts->data.sequence.items.start[j]);
+            return yx_fail(&L->d, yx_map_get(&L->d, it, "name"), path,
+                           "duplicate account name \"%s\" (first at line %lu)", v->accounts[i].name,
+                           yx_line(yx_map_get(&L->d, first, "name")));
         }
         path[s2] = '\0';
     }
@@ -986,44 +1178,51 @@ static int load_vendor(struct loader *L, const struct vendor_def *vd, const yaml
     return 0;
 }
 
+static int unknown_vendor(struct loader *L, const yaml_node_t *k, const char *path)
+{
+    struct yx_suggest s = {NULL, SIZE_MAX};
+    char known[256] = "";
+    size_t n = 0;
+    for (size_t j = 0; L->schemas[j]; j++) {
+        yx_suggest_try(&s, yx_key(k), L->schemas[j]->name);
+        if (n < sizeof known)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", j ? ", " : "",
+                                  L->schemas[j]->name);
+    }
+    char hint[96] = "";
+    if (s.best)
+        snprintf(hint, sizeof hint, "did you mean \"%s\"? ", s.best);
+    return yx_fail(&L->d, k, path, "unknown vendor \"%s\" (%sknown: %s)", yx_key(k), hint,
+                   known[0] ? known : "none in this build");
+}
+
 static int apply_vendors(struct loader *L, const yaml_node_t *n, struct config *cfg, char *path)
 {
-    if (is_null(n) || n->type != YAML_MAPPING_NODE)
-        return ld_error(L, n, path, "expected a mapping of vendor names, got %s",
-                        is_null(n) ? "nothing" : node_kind(n));
+    if (yx_is_null(n) || n->type != YAML_MAPPING_NODE)
+        return yx_fail(&L->d, n, path, "expected a mapping of vendor names, got %s",
+                       yx_is_null(n) ? "nothing" : yx_kind(n));
     size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
     if (cnt == 0)
-        return ld_error(L, n, path, "needs at least one vendor");
+        return yx_fail(&L->d, n, path, "needs at least one vendor");
     if (!(cfg->vendors = calloc(cnt, sizeof *cfg->vendors)))
-        return oom(L);
+        return yx_oom(&L->d);
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-        yaml_node_t *k = yaml_document_get_node(&L->doc, p->key);
-        const struct vendor_def *vd = NULL;
-        for (size_t j = 0; k->type == YAML_SCALAR_NODE && j < N_VENDOR_DEFS; j++)
-            if (strcmp(vendor_defs[j].name, scalar(k)) == 0)
-                vd = &vendor_defs[j];
-        if (!vd) {
-            if (k->type != YAML_SCALAR_NODE)
-                return ld_error(L, k, path, "vendor names must be strings");
-            struct suggest s = {NULL, SIZE_MAX};
-            for (size_t j = 0; j < N_VENDOR_DEFS; j++)
-                suggest_try(&s, scalar(k), vendor_defs[j].name);
-            char hint[64] = "";
-            if (s.best)
-                snprintf(hint, sizeof hint, "did you mean \"%s\"? ", s.best);
-            return ld_error(L, k, path,
-                            "unknown vendor \"%s\" (%sknown: emmersion, truenorth, cepa, etest, "
-                            "testello)",
-                            scalar(k), hint);
-        }
+        yaml_node_t *k = yx_node(&L->d, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            return yx_fail(&L->d, k, path, "vendor names must be strings");
+        const struct cfg_vendor_schema *vs = NULL;
+        for (size_t j = 0; !vs && L->schemas[j]; j++)
+            if (strcmp(L->schemas[j]->name, yx_key(k)) == 0)
+                vs = L->schemas[j];
+        if (!vs)
+            return unknown_vendor(L, k, path);
         for (size_t j = 0; j < cfg->n_vendors; j++)
-            if (strcmp(cfg->vendors[j].name, vd->name) == 0)
-                return ld_error(L, k, path, "vendor \"%s\" is listed twice", vd->name);
-        size_t saved = path_push_key(path, vd->name);
+            if (strcmp(cfg->vendors[j].name, vs->name) == 0)
+                return yx_fail(&L->d, k, path, "vendor \"%s\" is listed twice", vs->name);
+        size_t saved = yx_path_key(path, vs->name);
         cfg->n_vendors++;
-        if (load_vendor(L, vd, yaml_document_get_node(&L->doc, p->value), path, &cfg->vendors[i]) !=
-            0)
+        if (load_vendor(L, vs, yx_node(&L->d, p->value), path, &cfg->vendors[i]) != 0)
             return -1;
         path[saved] = '\0';
     }
@@ -1032,51 +1231,37 @@ static int apply_vendors(struct loader *L, const yaml_node_t *n, struct config *
 
 /* ---- entry points ------------------------------------------------------ */
 
-static int load_parser(yaml_parser_t *parser, const char *name, const char *base_dir, int flags,
-                       struct config **out, struct ss_err *err)
+/* Loads the parsed document L->d (the caller fills it and frees it). */
+static int load_doc(struct loader *L, struct config **out)
 {
-    struct loader L;
     struct config *cfg = NULL;
-    int rc = -1, have_doc = 0;
-    char path[PATH_CAP] = "";
+    int rc = -1;
+    char path[YX_PATH_MAX] = "";
 
-    memset(&L, 0, sizeof L);
-    L.file = name;
-    L.base_dir = base_dir;
-    L.err = err;
-    L.flags = flags;
-    *out = NULL;
-    if (!yaml_parser_load(parser, &L.doc)) {
-        err_set(err, SS_ECONFIG, "%s:%d: YAML syntax error: %s%s%s", name,
-                (int)parser->problem_mark.line + 1, parser->problem ? parser->problem : "?",
-                parser->context ? " " : "", parser->context ? parser->context : "");
+    L->file = L->d.file;
+    L->err = L->d.err;
+    yaml_node_t *root = yx_root(&L->d);
+    if (yx_is_null(root)) {
+        err_set(L->err, SS_ECONFIG, "%s: the configuration is empty", L->file);
         goto out;
     }
-    have_doc = 1;
-    yaml_node_t *root = yaml_document_get_root_node(&L.doc);
-    if (!root || is_null(root)) {
-        err_set(err, SS_ECONFIG, "%s: the configuration is empty", name);
-        goto out;
-    }
-    if (!(cfg = calloc(1, sizeof *cfg)) || !(cfg->path = strdup(name)) ||
+    if (!(cfg = calloc(1, sizeof *cfg)) || !(cfg->path = strdup(L->file)) ||
         set_defaults(top_keys, cfg) != 0) {
-        oom(&L);
+        yx_oom(&L->d);
         goto out;
     }
-    if (apply_map(&L, root, top_keys, cfg, path, LV_PLAIN, NULL, NULL) != 0)
+    if (apply_map(L, root, top_keys, cfg, path, LV_PLAIN, NULL, NULL) != 0)
         goto out;
     /* An empty database.url means "from the environment, else embedded". */
     const char *env_url = getenv("DATABASE_URL");
     if (!cfg->db.url && env_url && env_url[0] && set_string(&cfg->db.url, env_url) != 0) {
-        oom(&L);
+        yx_oom(&L->d);
         goto out;
     }
     *out = cfg;
     cfg = NULL;
     rc = 0;
 out:
-    if (have_doc)
-        yaml_document_delete(&L.doc);
     cfg_free(cfg);
     return rc;
 }
@@ -1088,44 +1273,54 @@ int cfg_load(const char *path, struct config **out, struct ss_err *err)
 
 int cfg_load_ex(const char *path, int flags, struct config **out, struct ss_err *err)
 {
-    yaml_parser_t parser;
+    struct loader L;
+    struct stat st;
     int rc = -1;
     char *dir = NULL;
-    FILE *f = fopen(path, "rb");
+
+    memset(&L, 0, sizeof L);
     *out = NULL;
-    if (!f)
+    if (stat(path, &st) != 0)
         return err_set(err, SS_ECONFIG, "cannot open configuration %s: %s", path, strerror(errno));
-    if (!(dir = strdup(path))) {
-        fclose(f);
+    /* Read as a file, a directory fails with a bare "read error". */
+    if (S_ISDIR(st.st_mode))
+        return err_set(err, SS_ECONFIG, "%s: is a directory", path);
+    if (!(dir = strdup(path)))
         return err_set(err, SS_ENOMEM, "out of memory");
-    }
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
     else
         strcpy(dir, ".");
-    if (!yaml_parser_initialize(&parser)) {
-        err_set(err, SS_ENOMEM, "out of memory");
-        goto out;
-    }
-    yaml_parser_set_input_file(&parser, f);
-    rc = load_parser(&parser, path, dir, flags, out, err);
-    yaml_parser_delete(&parser);
-out:
-    fclose(f);
+    L.base_dir = dir;
+    L.flags = flags;
+    L.schemas = cfg_vendor_schemas;
+    if (yx_load_file(&L.d, path, CFG_FILE_MAX, err) == 0)
+        rc = load_doc(&L, out);
+    yx_doc_free(&L.d);
     free(dir);
     return rc;
 }
 
 int cfg_load_string(const char *yaml, const char *name, struct config **out, struct ss_err *err)
 {
-    yaml_parser_t parser;
+    return cfg_load_string_with(yaml, name, cfg_vendor_schemas, 0, out, err);
+}
+
+int cfg_load_string_with(const char *yaml, const char *name,
+                         const struct cfg_vendor_schema *const *schemas, int flags,
+                         struct config **out, struct ss_err *err)
+{
+    struct loader L;
+    int rc = -1;
+
+    memset(&L, 0, sizeof L);
     *out = NULL;
-    if (!yaml_parser_initialize(&parser))
-        return err_set(err, SS_ENOMEM, "out of memory");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
-    int rc = load_parser(&parser, name ? name : "<string>", NULL, 0, out, err);
-    yaml_parser_delete(&parser);
+    L.flags = flags;
+    L.schemas = schemas;
+    if (yx_load_string(&L.d, yaml, strlen(yaml), name ? name : "<string>", err) == 0)
+        rc = load_doc(&L, out);
+    yx_doc_free(&L.d);
     return rc;
 }
 
@@ -1175,6 +1370,46 @@ int cfg_stream_enabled(const struct cfg_account *a, const char *stream)
         if (strcmp(*p, stream) == 0)
             return 1;
     return 0;
+}
+
+static const struct cfg_opt_val *opt_val(const struct cfg_account *a, const char *key)
+{
+    for (size_t i = 0; a && i < a->n_opts; i++)
+        if (strcmp(a->opts[i].def->key, key) == 0)
+            return &a->opts[i];
+    return NULL;
+}
+
+const char *cfg_opt(const struct cfg_account *a, const char *key)
+{
+    const struct cfg_opt_val *ov = opt_val(a, key);
+    return ov ? ov->value : NULL;
+}
+
+/* The typed forms also check the declared type, so asking an enum for an
+ * integer gives the fallback rather than a half-parsed number. */
+long cfg_opt_int(const struct cfg_account *a, const char *key, long fallback)
+{
+    const struct cfg_opt_val *ov = opt_val(a, key);
+    if (!ov || !ov->value || ov->def->type != CFG_OPT_INT)
+        return fallback;
+    return strtol(ov->value, NULL, 10);
+}
+
+double cfg_opt_num(const struct cfg_account *a, const char *key, double fallback)
+{
+    const struct cfg_opt_val *ov = opt_val(a, key);
+    if (!ov || !ov->value || (ov->def->type != CFG_OPT_NUMBER && ov->def->type != CFG_OPT_INT))
+        return fallback;
+    return strtod(ov->value, NULL);
+}
+
+int cfg_opt_bool(const struct cfg_account *a, const char *key, int fallback)
+{
+    const struct cfg_opt_val *ov = opt_val(a, key);
+    if (!ov || !ov->value || ov->def->type != CFG_OPT_BOOL)
+        return fallback;
+    return strcmp(ov->value, "true") == 0;
 }
 
 /* ---- reference --------------------------------------------------------- */
@@ -1227,14 +1462,12 @@ static void print_table(FILE *f, const char *prefix, const struct cfg_key *tab)
             snprintf(range, sizeof range, ", %.15g to %.15g", e->min, e->max);
         if (e->flags & KF_REQUIRED)
             snprintf(def, sizeof def, "required");
+        else if (e->flags & KF_VENDOR)
+            snprintf(def, sizeof def, "the vendor's");
         else if (e->type == KT_STRLIST && e->def)
             snprintf(def, sizeof def, "`[%s]`", e->def);
         else if (e->type == KT_MAP)
             snprintf(def, sizeof def, "see below");
-        else if (e->flags & KF_URL)
-            snprintf(def, sizeof def, "the vendor's");
-        else if (e->type == KT_RATELIST)
-            snprintf(def, sizeof def, "%s (requests/seconds)", e->def);
         else if (e->def)
             snprintf(def, sizeof def, "`%s`", e->def);
         else
@@ -1244,35 +1477,118 @@ static void print_table(FILE *f, const char *prefix, const struct cfg_key *tab)
     fprintf(f, "\n");
 }
 
+/* Markdown code list of a NULL-terminated list: "`a`, `b`"; `mark` (may be
+ * NULL) is a sublist whose items get " (default)". */
+static void print_code_list(FILE *f, const char *const *l, const char *const *mark)
+{
+    for (const char *const *p = l; p && *p; p++) {
+        int marked = 0;
+        for (const char *const *m = mark; m && *m; m++)
+            marked |= strcmp(*m, *p) == 0;
+        fprintf(f, "%s`%s`%s", p == l ? "" : ", ", *p, marked ? " (default)" : "");
+    }
+}
+
+static const char *opt_type_name(enum cfg_opt_type t)
+{
+    switch (t) {
+    case CFG_OPT_STRING:
+        return "string";
+    case CFG_OPT_INT:
+        return "integer";
+    case CFG_OPT_NUMBER:
+        return "number";
+    case CFG_OPT_BOOL:
+        return "boolean";
+    case CFG_OPT_ENUM:
+        return "one of";
+    }
+    return "?";
+}
+
+static void print_vendor(FILE *f, const struct cfg_vendor_schema *vs)
+{
+    fprintf(f, "### %s\n\n", vs->name);
+    if (vs->base_url)
+        fprintf(f, "- default `base_url`: %s\n", vs->base_url);
+    else
+        fprintf(f, "- default `base_url`: none, `base_url` is required\n");
+    fprintf(f, "- streams, in sync order: ");
+    print_code_list(f, vs->streams, vs->default_streams ? vs->default_streams : vs->streams);
+    fprintf(f, "\n- default `rate_limits`: ");
+    struct cfg_rate_window w[CFG_MAX_WINDOWS];
+    int n = 0;
+    if (vs->rate_limits && parse_rates(vs->rate_limits, w, &n) == 0) {
+        for (int i = 0; i < n; i++)
+            fprintf(f, "%s%d per %g s", i ? ", " : "", w[i].requests, w[i].per_seconds);
+        fprintf(f, "\n");
+    } else {
+        fprintf(f, "none, `rate_limits` is required\n");
+    }
+    fprintf(f, "- secrets: ");
+    for (const char *const *p = vs->secrets; p && *p; p++)
+        fprintf(f, "%s`%s` (or `%s_file`)", p == vs->secrets ? "" : ", ", *p, *p);
+    fprintf(f, "%s\n\n", vs->secrets && vs->secrets[0] ? "" : "none");
+    if (!vs->opts || !vs->opts[0].key) {
+        fprintf(f, "No options.\n\n");
+        return;
+    }
+    fprintf(f, "| option | type | default | choices | description |\n|---|---|---|---|---|\n");
+    for (const struct cfg_opt_def *o = vs->opts; o->key; o++) {
+        fprintf(f, "| `%s` | %s | ", o->key, opt_type_name(o->type));
+        if (o->def)
+            fprintf(f, "`%s`", o->def);
+        else
+            fprintf(f, "none");
+        fprintf(f, " | ");
+        /* A '|' would end the Markdown table cell. */
+        for (const char *c = o->type == CFG_OPT_ENUM ? o->choices : NULL; c && *c;) {
+            size_t len = strcspn(c, "|");
+            fprintf(f, "%s`%.*s`", c == o->choices ? "" : ", ", (int)len, c);
+            c += len + (c[len] == '|');
+        }
+        fprintf(f, " | %s |\n", o->doc ? o->doc : "");
+    }
+    fprintf(f, "\n");
+}
+
 void cfg_print_reference(void *file)
+{
+    cfg_print_reference_with(file, cfg_vendor_schemas);
+}
+
+void cfg_print_reference_with(void *file, const struct cfg_vendor_schema *const *schemas)
 {
     FILE *f = file;
     fprintf(f, "# Configuration reference\n"
                "\n"
-               "Generated from the key tables in `src/config/config.c` by\n"
-               "`cfg_print_reference()`; `tests/unit/test_config.c` fails when this file and\n"
-               "the tables disagree. Examples: `config/example.yaml` (production) and\n"
-               "`config/sandbox.yaml` (the bundled sandbox).\n"
+               "Generated from the key tables in `src/config/config.c` and the vendor\n"
+               "schemas in `src/vendors/` by `cfg_print_reference()`;\n"
+               "`tests/unit/test_config.c` fails when this file and the tables disagree.\n"
+               "Examples: `config/example.yaml` (production) and `config/sandbox.yaml` (the\n"
+               "bundled sandbox).\n"
                "\n"
                "## Rules\n"
                "\n"
                "- Unknown keys, values of the wrong type or out of range, and missing required\n"
                "  keys are errors naming the file, the line and the key path, e.g.\n"
-               "  `config/x.yaml:12: vendors.emmersion.accounts[0].rate_limits[1].per_seconds:\n"
+               "  `config/x.yaml:12: vendors.<vendor>.accounts[0].rate_limits[1].per_seconds:\n"
                "  expected a number, got \"abc\"`.\n"
                "- `null` (or an empty value) means the key's default.\n"
                "- `${NAME}` and `${NAME:-default}` are replaced from the environment anywhere in\n"
                "  a non-secret value (shell `:-` rules: unset or empty takes the default, and\n"
                "  without a default becomes empty).\n"
-               "- Secrets (`api_key`) are written exactly as `${ENV_VAR}`, with no default, or\n"
-               "  given as `api_key_file: PATH`. A literal secret in the file is an error, and so\n"
-               "  is an unset or empty variable; messages name the variable, never the value.\n"
-               "  A secret file has one trailing newline stripped; a file readable by group or\n"
-               "  others is used with a warning.\n"
-               "- Relative paths (`scales`, `migrations`, `database.data_dir`, `api_key_file`)\n"
-               "  are taken from the working directory if they exist there, else from the\n"
-               "  config file's directory, else from that directory's parent (the project root\n"
-               "  when the file lives in `config/`); if none exists, as written.\n"
+               "- Secrets (`api_key`, and `secret` where a vendor signs requests; each vendor's\n"
+               "  section lists the ones it takes) are written exactly as `${ENV_VAR}`, with no\n"
+               "  default, or given as `<secret>_file: PATH`. A literal secret in the file is an\n"
+               "  error, and so is an unset or empty variable or a secret the vendor does not\n"
+               "  take; messages name the variable, never the value. A secret file has one\n"
+               "  trailing newline stripped; a file readable by group or others is used with a\n"
+               "  warning. Every secret read is masked in logs and error messages.\n"
+               "- Relative paths (`scales`, `migrations`, `database.data_dir`, `*_file`\n"
+               "  secrets) are taken from the working directory if they exist there, else from\n"
+               "  the config file's directory, else from that directory's parent (the project\n"
+               "  root when the file lives in `config/`); if none exists, as written.\n"
                "- An empty or unset `database.url` falls back to `$DATABASE_URL`, and without\n"
                "  that to the embedded local cluster in `database.data_dir`.\n"
                "\n"
@@ -1282,21 +1598,13 @@ void cfg_print_reference(void *file)
     print_table(f, "database.", database_keys);
     fprintf(f, "## log\n\n");
     print_table(f, "log.", log_keys);
-    fprintf(f, "## vendors\n\n"
-               "| vendor | default base_url | streams |\n|---|---|---|\n");
-    for (size_t i = 0; i < N_VENDOR_DEFS; i++) {
-        const struct vendor_def *vd = &vendor_defs[i];
-        fprintf(f, "| `%s` | %s | ", vd->name, vd->base_url ? vd->base_url : "none: required");
-        for (const char *const *s = vd->streams; s && *s; s++)
-            fprintf(f, "%s`%s`", s == vd->streams ? "" : ", ", *s);
-        fprintf(f, "%s |\n", vd->streams ? "" : "not checked yet");
-    }
-    fprintf(f, "\n"
-               "This release syncs emmersion; the others are validated and land later.\n"
+    fprintf(f, "## vendors\n"
+               "\n"
                "Each vendor is a mapping with `accounts`, a list of at least one account.\n"
                "Every account key below may also be written directly under `vendors.<vendor>`\n"
                "(except `name`): it is then the default for that vendor's accounts, which may\n"
                "override it key by key (lists are replaced whole, `window` and `http` merged).\n"
+               "A vendor's options (its section in the vendor reference) work the same way.\n"
                "\n"
                "### vendors.&lt;vendor&gt;.accounts[]\n\n");
     print_table(f, "", account_keys);
@@ -1306,4 +1614,12 @@ void cfg_print_reference(void *file)
     print_table(f, "http.", http_keys);
     fprintf(f, "### rate_limits[]\n\n");
     print_table(f, "", rate_keys);
+    fprintf(f, "## Vendor reference\n"
+               "\n"
+               "One section per vendor this build knows, the key under `vendors:`.\n"
+               "\n");
+    if (!schemas || !schemas[0])
+        fprintf(f, "No vendors in this build.\n");
+    for (size_t i = 0; schemas && schemas[i]; i++)
+        print_vendor(f, schemas[i]);
 }

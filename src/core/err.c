@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redact.h"
+
 int err_set(struct ss_err *err, enum ss_errcode code, const char *fmt, ...)
 {
     if (!err)
@@ -14,6 +16,7 @@ int err_set(struct ss_err *err, enum ss_errcode code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    redact_apply(err->msg, sizeof err->msg);
     return -1;
 }
 
@@ -44,6 +47,7 @@ int err_prefix(struct ss_err *err, const char *fmt, ...)
         n += m;
     }
     err->msg[n] = '\0';
+    redact_apply(err->msg, sizeof err->msg);
     if (err->code == SS_OK)
         err->code = SS_EINVAL; /* a prefix on nothing still means failure */
     return -1;

@@ -37,7 +37,7 @@ struct ss_err {
  * `return err_set(err, ...)`. err may be NULL. */
 int err_set(struct ss_err *err, enum ss_errcode code, const char *fmt, ...) SS_PRINTF(3, 4);
 
-/* Prefixes the existing message with more context ("emmersion/acme: " ...). */
+/* Prefixes the existing message with more context ("vendor/account: " ...). */
 int err_prefix(struct ss_err *err, const char *fmt, ...) SS_PRINTF(2, 3);
 
 void err_clear(struct ss_err *err);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "redact.h"
 #include "timeparse.h"
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -69,58 +70,117 @@ static void json_escape(FILE *f, const char *s)
     }
 }
 
+/* Text lines: control characters shown as \xNN, so a vendor string with a
+ * newline cannot start a line of its own. */
+static void text_escape(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+/* "vendor/account stream", leaving out what is NULL; redacted like the
+ * message (an account name is config text, and config holds keys). */
+static void ctx_prefix(const struct log_ctx *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s%s%s%s", c->vendor ? c->vendor : "", c->vendor && c->account ? "/" : "",
+             c->account ? c->account : "", (c->vendor || c->account) && c->stream ? " " : "",
+             c->stream ? c->stream : "");
+    redact_apply(out, cap);
+}
+
 /* Caller holds log_mu. */
-static void log_emit(const char *level, const char *fmt, va_list ap)
+static void log_emit(const char *level, const struct log_ctx *c, const char *fmt, va_list ap)
 {
     char msg[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    redact_apply(msg, sizeof msg);
     if (log_json) {
         char ts[40];
         ts_format(clock_wall_us(), ts, sizeof ts);
-        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level);
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level);
+        const char *names[] = {"vendor", "account", "stream"};
+        const char *vals[] = {c ? c->vendor : NULL, c ? c->account : NULL, c ? c->stream : NULL};
+        for (int i = 0; i < 3; i++) {
+            if (!vals[i])
+                continue;
+            char v[512];
+            snprintf(v, sizeof v, "%s", vals[i]);
+            redact_apply(v, sizeof v);
+            fprintf(stderr, ",\"%s\":\"", names[i]);
+            json_escape(stderr, v);
+            fputc('"', stderr);
+        }
+        fputs(",\"msg\":\"", stderr);
         json_escape(stderr, msg);
         fputs("\"}\n", stderr);
     } else {
-        fprintf(stderr, "scoresync: %s: %s\n", level, msg);
+        fprintf(stderr, "scoresync: %s: ", level);
+        if (c && (c->vendor || c->account || c->stream)) {
+            char pre[512];
+            ctx_prefix(c, pre, sizeof pre);
+            text_escape(stderr, pre);
+            fputs(": ", stderr);
+        }
+        text_escape(stderr, msg);
+        fputc('\n', stderr);
     }
     fflush(stderr);
 }
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
+/* A leveled line (c may be NULL); remembers whether it was shown, for the
+ * detail and hint lines that follow it. */
+static void log_vmsg(const struct log_ctx *c, enum log_level lvl, const char *fmt, va_list ap)
 {
     if (lvl < LOG_DEBUG || lvl > LOG_ERROR)
         lvl = LOG_ERROR;
     pthread_mutex_lock(&log_mu);
     log_last_shown = lvl >= log_level;
-    if (log_last_shown) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_emit(level_names[lvl], fmt, ap);
-        va_end(ap);
-    }
+    if (log_last_shown)
+        log_emit(level_names[lvl], c, fmt, ap);
     pthread_mutex_unlock(&log_mu);
+}
+
+/* A follow-up line of the last one, shown only if that one was. */
+static void log_vfollow(const char *kind, const char *fmt, va_list ap)
+{
+    pthread_mutex_lock(&log_mu);
+    if (log_last_shown)
+        log_emit(kind, NULL, fmt, ap);
+    pthread_mutex_unlock(&log_mu);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(NULL, lvl, fmt, ap);
+    va_end(ap);
+}
+
+void log_ctx_msg(const struct log_ctx *c, enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(c, lvl, fmt, ap);
+    va_end(ap);
 }
 
 void log_detail(const char *fmt, ...)
 {
-    pthread_mutex_lock(&log_mu);
-    if (log_last_shown) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_emit("detail", fmt, ap);
-        va_end(ap);
-    }
-    pthread_mutex_unlock(&log_mu);
+    va_list ap;
+    va_start(ap, fmt);
+    log_vfollow("detail", fmt, ap);
+    va_end(ap);
 }
 
 void log_hint(const char *fmt, ...)
 {
-    pthread_mutex_lock(&log_mu);
-    if (log_last_shown) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_emit("hint", fmt, ap);
-        va_end(ap);
-    }
-    pthread_mutex_unlock(&log_mu);
+    va_list ap;
+    va_start(ap, fmt);
+    log_vfollow("hint", fmt, ap);
+    va_end(ap);
 }

@@ -1,8 +1,9 @@
 /* log: leveled logging to stderr with context, PostgreSQL-tools style:
- *   scoresync: error: emmersion/acme scores window 2020-01-01..2020-01-08: HTTP 503
+ *   scoresync: error: vendor/account scores: 2020-01-01 .. 2020-01-08: HTTP 503
  *   scoresync: detail: ...
  *   scoresync: hint: ...
- * Secrets must never be passed here; http.c redacts the Authorization header. */
+ * Every line goes through redact_apply() (core/redact.h), and control
+ * characters in text lines are escaped, so vendor text cannot forge a line. */
 #ifndef SS_LOG_H
 #define SS_LOG_H
 
@@ -23,5 +24,20 @@ void log_msg(enum log_level lvl, const char *fmt, ...) SS_PRINTF(2, 3);
 /* Follow-up lines for the last error, as pg_log_error_detail/hint do. */
 void log_detail(const char *fmt, ...) SS_PRINTF(1, 2);
 void log_hint(const char *fmt, ...) SS_PRINTF(1, 2);
+
+/* Context carried by the object a message is about (PgBouncer's
+ * slog_info(client, ...)): text lines start "vendor/account stream: ", JSON
+ * lines get "vendor", "account" and "stream" fields. Any member may be NULL.
+ * The strings are borrowed for the call. */
+struct log_ctx {
+    const char *vendor;
+    const char *account;
+    const char *stream;
+};
+void log_ctx_msg(const struct log_ctx *c, enum log_level lvl, const char *fmt, ...) SS_PRINTF(3, 4);
+#define slog_debug(c, ...) log_ctx_msg(c, LOG_DEBUG, __VA_ARGS__)
+#define slog_info(c, ...)  log_ctx_msg(c, LOG_INFO, __VA_ARGS__)
+#define slog_warn(c, ...)  log_ctx_msg(c, LOG_WARN, __VA_ARGS__)
+#define slog_error(c, ...) log_ctx_msg(c, LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -56,6 +56,12 @@ struct ss_result *batch_add_result(struct ss_batch *b)
     if (grow((void **)&b->res, b->n_res, &b->cap_res, sizeof *b->res) != 0)
         return NULL;
     struct ss_result *r = &b->res[b->n_res++];
+    result_init(r);
+    return r;
+}
+
+void result_init(struct ss_result *r)
+{
     memset(r, 0, sizeof *r);
     r->assigned_at = r->started_at = r->completed_at = r->expires_at = TS_NULL;
     r->duration_us = TS_NULL;
@@ -65,7 +71,6 @@ struct ss_result *batch_add_result(struct ss_batch *b)
     band_init(&r->toefl);
     band_init(&r->ielts);
     band_init(&r->toeic);
-    return r;
 }
 
 int batch_add_quarantine(struct ss_batch *b, const char *key, const char *field, const char *reason,

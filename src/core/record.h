@@ -34,7 +34,7 @@ struct ss_subscore {
 };
 
 struct ss_candidate {
-    char *vendor_key; /* the vendor's own id (Emmersion userId, CEPA email) */
+    char *vendor_key; /* the vendor's own id (a user id, an e-mail) */
     char *email;
     char *given_name;
     char *family_name;
@@ -49,7 +49,7 @@ struct ss_result {
     char *candidate_key; /* ss_candidate.vendor_key of its candidate */
     char *stream;        /* which stream produced it ("scores", "assignments") */
     char *assessment_name;
-    char *assessment_type; /* "TrueNorth", "WebCAPE", CEPA test name, ... */
+    char *assessment_type; /* the vendor's test family or name */
     char *assessment_version;
     char *status_label; /* the vendor's status text */
     const char *status; /* canonical, static: set by norm_result() */
@@ -59,7 +59,7 @@ struct ss_result {
     int has_score;
     double score;            /* raw value as the vendor sent it */
     char *score_label;       /* the raw score text where the vendor sends text ("ESTJ") */
-    const char *score_scale; /* static name from scales.yaml, e.g. "truenorth"; NULL if unknown */
+    const char *score_scale; /* static name from scales.yaml, NULL if unknown */
     double scale_min, scale_max, score_pct; /* NAN when unknown / not linear */
     char *placement;                        /* WebCAPE account-specific placement label */
 
@@ -95,7 +95,7 @@ struct ss_batch {
     struct ss_quarantine *quar;
     size_t n_quar, cap_quar;
     /* Set by extractors of streams that carry less than the main one
-     * (Emmersion assignments vs scores): their rows are inserted when new
+     * (a list of assignments beside the scores): their rows are inserted when new
      * but never overwrite a candidate, or a result another stream loaded. */
     int supplementary;
 };
@@ -105,6 +105,10 @@ void batch_init(struct ss_batch *b);
  * and percentages to NAN); the batch owns it. NULL on out of memory. */
 struct ss_candidate *batch_add_candidate(struct ss_batch *b);
 struct ss_result *batch_add_result(struct ss_batch *b);
+/* Gives r the same empty state as a batch_add_result() slot (TS_NULL times,
+ * NAN scores and bands, passed -1), for a result that lives outside a batch.
+ * Owns nothing yet; release what a parser put in it with result_clear(). */
+void result_init(struct ss_result *r);
 /* Copies all strings. */
 int batch_add_quarantine(struct ss_batch *b, const char *key, const char *field, const char *reason,
                          const char *raw, struct ss_err *err) SS_MUSTCHECK;

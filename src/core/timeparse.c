@@ -2,6 +2,9 @@
  * never depends on the process's TZ or locale. */
 #include "timeparse.h"
 
+#include <math.h>
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -67,23 +70,24 @@ static int digits(const char **p, int n, int *v)
     return 0;
 }
 
-/* Reads 1..maxd fraction digits after the '.', truncated to microseconds. */
+/* Reads 1..maxd fraction digits after the '.', rounded to the microsecond
+ * exactly as PostgreSQL reads the same text (ParseFractionalSecond:
+ * rint(strtod("0.<digits>") * 1e6)), so a stored time equals
+ * (raw->>'field')::timestamptz: ".9074258" -> 907426. May give 1000000. */
 static int fraction(const char **p, int maxd, int64_t *us)
 {
+    char text[16] = "0.";
     int n = 0;
-    int64_t v = 0;
     while (is_digit(**p)) {
         if (++n > maxd)
             return -1;
-        if (n <= 6)
-            v = v * 10 + (**p - '0');
+        text[1 + n] = **p;
         (*p)++;
     }
     if (n == 0)
         return -1;
-    for (int i = n; i < 6; i++)
-        v *= 10;
-    *us = v;
+    text[2 + n] = '\0';
+    *us = (int64_t)rint(strtod(text, NULL) * 1000000.0);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* timeparse: exact parsing of vendor timestamps and durations.
  * All instants are int64 microseconds since the Unix epoch, UTC. Fractions
- * finer than a microsecond (.NET writes 7 digits) are truncated, never rounded
- * up, so ordering is preserved. */
+ * finer than a microsecond (.NET writes 7 digits) are rounded to the nearest
+ * microsecond exactly as PostgreSQL reads the same text, so a stored time
+ * equals (raw->>'field')::timestamptz. */
 #ifndef SS_TIMEPARSE_H
 #define SS_TIMEPARSE_H
 
@@ -13,7 +14,7 @@
 
 /* ISO 8601 / RFC 3339: "2019-09-10T16:29:29.9074258+00:00", "...Z", 0-9
  * fraction digits, offsets +HH:MM / -HH:MM / Z; also a bare date "2020-01-31"
- * (midnight UTC) and CEPA's "2022-02-02 02:00:00" (space separator, no zone:
+ * (midnight UTC) and "2022-02-02 02:00:00" (space separator, no zone:
  * taken as `default_offset_min` minutes east of UTC). */
 int ts_parse(const char *s, int default_offset_min, int64_t *out_us,
              struct ss_err *err) SS_MUSTCHECK;

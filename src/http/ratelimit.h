@@ -2,7 +2,9 @@
  * minutes"), in their strictest reading: never more than N requests in ANY
  * span of P seconds, sliding. Kept as a ring of the last N send times per
  * window (the exact form of a token bucket whose burst equals its limit).
- * Time is passed in, so tests use a fake clock.
+ * Time is passed in, so tests use a fake clock. A client waits (rl_delay, then
+ * rl_record); a server that answers 429 instead asks rl_try_acquire(). Not
+ * thread-safe: callers share a limiter under their own lock.
  *
  * Ownership: rl_new() returns a limiter freed with rl_free(). */
 #ifndef SS_RATELIMIT_H
@@ -29,5 +31,16 @@ int64_t rl_delay(const struct rate_limiter *rl, int64_t now_us);
 void rl_record(struct rate_limiter *rl, int64_t now_us);
 /* Tells the limiter the server refused us: nothing may be sent before until_us. */
 void rl_block_until(struct rate_limiter *rl, int64_t until_us);
+
+/* For a server: would a request at now_us exceed a window (or a block)? If
+ * not, records it and returns 0; if so, records nothing and returns the
+ * microseconds until it would be allowed (> 0). */
+int64_t rl_try_acquire(struct rate_limiter *rl, int64_t now_us);
+/* The Retry-After value for a wait: whole seconds, rounded up, at least 1. */
+long rl_retry_after_s(int64_t wait_us);
+/* Recorded requests at times t with now_us - span_us <= t <= now_us, for
+ * statistics. Only the last `limit` requests of the largest window are
+ * remembered, so the count is at most that limit. */
+uint32_t rl_count_recent(const struct rate_limiter *rl, int64_t now_us, int64_t span_us);
 
 #endif

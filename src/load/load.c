@@ -51,64 +51,119 @@
     ", raw_sha256 = CASE WHEN sr.raw IS NULL THEN t.raw_sha256 ELSE st.raw_sha256 END, "           \
     "raw = COALESCE(sr.raw::jsonb, t.raw)"
 
+/* What `renormalize` does with a result column: leaves it (0), rewrites it
+ * when the values differ (RN_COMPARED: norm_result() decides it; skill too,
+ * which rows loaded before it existed lack), or rewrites it with the others
+ * without comparing (RN_STAMP: scales_version, so a row whose values are the
+ * same under new tables is not rewritten). */
+enum { RN_COMPARED = 1, RN_STAMP = 2 };
+
 struct col {
     const char *name, *type;
+    int renorm; /* results only: RN_* */
 };
 
 /* Candidate columns compared and copied (besides account_id, vendor_key and
  * the raw pair, see RAW_*). */
 static const struct col cand_cols[] = {
-    {"email", "text"},    {"given_name", "text"}, {"family_name", "text"},
-    {"username", "text"}, {"student_id", "text"}, {"unique_identifier", "text"},
+    {"email", "text", 0},    {"given_name", "text", 0}, {"family_name", "text", 0},
+    {"username", "text", 0}, {"student_id", "text", 0}, {"unique_identifier", "text", 0},
 };
 #define N_CAND_COLS (sizeof cand_cols / sizeof cand_cols[0])
 
 /* Result columns in COPY order (after seq, vendor_key, candidate_key and
- * before the raw pair); write_result() must follow this order. */
-static const struct col res_cols[] = {
-    {"stream", "text"},
-    {"assessment_name", "text"},
-    {"assessment_type", "text"},
-    {"assessment_version", "text"},
-    {"status", "text"},
-    {"vendor_status", "text"},
-    {"assigned_at", "timestamptz"},
-    {"started_at", "timestamptz"},
-    {"completed_at", "timestamptz"},
-    {"expires_at", "timestamptz"},
-    {"duration", "interval"},
-    {"score", "numeric"},
-    {"score_label", "text"},
-    {"score_scale", "text"},
-    {"scale_min", "numeric"},
-    {"scale_max", "numeric"},
-    {"score_pct", "numeric"},
-    {"placement", "text"},
-    {"cefr_label", "text"},
-    {"cefr_low", "smallint"},
-    {"cefr_high", "smallint"},
-    {"cefr_rule", "text"},
-    {"actfl_label", "text"},
-    {"actfl_low", "smallint"},
-    {"actfl_high", "smallint"},
-    {"actfl_rule", "text"},
-    {"toefl_label", "text"},
-    {"toefl_low", "numeric"},
-    {"toefl_high", "numeric"},
-    {"ielts_label", "text"},
-    {"ielts_low", "numeric"},
-    {"ielts_high", "numeric"},
-    {"toeic_label", "text"},
-    {"toeic_low", "numeric"},
-    {"toeic_high", "numeric"},
-    {"skill", "text"},
-    {"passed", "boolean"},
-    {"pass_rule", "text"},
-    {"certificate_url", "text"},
-    {"norm_notes", "text"},
-    {"scales_version", "text"},
+ * before the raw pair). The one list that both the loader and renormalize
+ * stage; write_res_field() writes each by its RF_ index. */
+enum res_field {
+    RF_STREAM,
+    RF_ASSESSMENT_NAME,
+    RF_ASSESSMENT_TYPE,
+    RF_ASSESSMENT_VERSION,
+    RF_STATUS,
+    RF_VENDOR_STATUS,
+    RF_ASSIGNED_AT,
+    RF_STARTED_AT,
+    RF_COMPLETED_AT,
+    RF_EXPIRES_AT,
+    RF_DURATION,
+    RF_SCORE,
+    RF_SCORE_LABEL,
+    RF_SCORE_SCALE,
+    RF_SCALE_MIN,
+    RF_SCALE_MAX,
+    RF_SCORE_PCT,
+    RF_PLACEMENT,
+    RF_CEFR_LABEL,
+    RF_CEFR_LOW,
+    RF_CEFR_HIGH,
+    RF_CEFR_RULE,
+    RF_ACTFL_LABEL,
+    RF_ACTFL_LOW,
+    RF_ACTFL_HIGH,
+    RF_ACTFL_RULE,
+    RF_TOEFL_LABEL,
+    RF_TOEFL_LOW,
+    RF_TOEFL_HIGH,
+    RF_IELTS_LABEL,
+    RF_IELTS_LOW,
+    RF_IELTS_HIGH,
+    RF_TOEIC_LABEL,
+    RF_TOEIC_LOW,
+    RF_TOEIC_HIGH,
+    RF_SKILL,
+    RF_PASSED,
+    RF_PASS_RULE,
+    RF_CERTIFICATE_URL,
+    RF_NORM_NOTES,
+    RF_SCALES_VERSION,
+    RF_COUNT
 };
-#define N_RES_COLS (sizeof res_cols / sizeof res_cols[0])
+
+static const struct col res_cols[] = {
+    [RF_STREAM] = {"stream", "text", 0},
+    [RF_ASSESSMENT_NAME] = {"assessment_name", "text", 0},
+    [RF_ASSESSMENT_TYPE] = {"assessment_type", "text", 0},
+    [RF_ASSESSMENT_VERSION] = {"assessment_version", "text", 0},
+    [RF_STATUS] = {"status", "text", RN_COMPARED},
+    [RF_VENDOR_STATUS] = {"vendor_status", "text", 0},
+    [RF_ASSIGNED_AT] = {"assigned_at", "timestamptz", 0},
+    [RF_STARTED_AT] = {"started_at", "timestamptz", 0},
+    [RF_COMPLETED_AT] = {"completed_at", "timestamptz", 0},
+    [RF_EXPIRES_AT] = {"expires_at", "timestamptz", 0},
+    [RF_DURATION] = {"duration", "interval", 0},
+    [RF_SCORE] = {"score", "numeric", RN_COMPARED},
+    [RF_SCORE_LABEL] = {"score_label", "text", 0},
+    [RF_SCORE_SCALE] = {"score_scale", "text", RN_COMPARED},
+    [RF_SCALE_MIN] = {"scale_min", "numeric", RN_COMPARED},
+    [RF_SCALE_MAX] = {"scale_max", "numeric", RN_COMPARED},
+    [RF_SCORE_PCT] = {"score_pct", "numeric", RN_COMPARED},
+    [RF_PLACEMENT] = {"placement", "text", 0},
+    [RF_CEFR_LABEL] = {"cefr_label", "text", 0},
+    [RF_CEFR_LOW] = {"cefr_low", "smallint", RN_COMPARED},
+    [RF_CEFR_HIGH] = {"cefr_high", "smallint", RN_COMPARED},
+    [RF_CEFR_RULE] = {"cefr_rule", "text", RN_COMPARED},
+    [RF_ACTFL_LABEL] = {"actfl_label", "text", 0},
+    [RF_ACTFL_LOW] = {"actfl_low", "smallint", RN_COMPARED},
+    [RF_ACTFL_HIGH] = {"actfl_high", "smallint", RN_COMPARED},
+    [RF_ACTFL_RULE] = {"actfl_rule", "text", RN_COMPARED},
+    [RF_TOEFL_LABEL] = {"toefl_label", "text", 0},
+    [RF_TOEFL_LOW] = {"toefl_low", "numeric", RN_COMPARED},
+    [RF_TOEFL_HIGH] = {"toefl_high", "numeric", RN_COMPARED},
+    [RF_IELTS_LABEL] = {"ielts_label", "text", 0},
+    [RF_IELTS_LOW] = {"ielts_low", "numeric", RN_COMPARED},
+    [RF_IELTS_HIGH] = {"ielts_high", "numeric", RN_COMPARED},
+    [RF_TOEIC_LABEL] = {"toeic_label", "text", 0},
+    [RF_TOEIC_LOW] = {"toeic_low", "numeric", RN_COMPARED},
+    [RF_TOEIC_HIGH] = {"toeic_high", "numeric", RN_COMPARED},
+    [RF_SKILL] = {"skill", "text", RN_COMPARED},
+    [RF_PASSED] = {"passed", "boolean", RN_COMPARED},
+    [RF_PASS_RULE] = {"pass_rule", "text", RN_COMPARED},
+    [RF_CERTIFICATE_URL] = {"certificate_url", "text", 0},
+    [RF_NORM_NOTES] = {"norm_notes", "text", RN_COMPARED},
+    [RF_SCALES_VERSION] = {"scales_version", "text", RN_STAMP},
+};
+#define N_RES_COLS ((size_t)RF_COUNT)
+_Static_assert(sizeof res_cols / sizeof res_cols[0] == RF_COUNT, "one entry per field");
 
 struct loader {
     struct db *db;
@@ -116,6 +171,10 @@ struct loader {
     char *stage_ddl;
     char *copy_cand, *upsert_cand;
     char *copy_res, *upsert_res;
+    /* renormalize: rows staged by load_renorm_add() until load_renorm_apply() */
+    struct buf renorm;
+    long renorm_rows;
+    char *renorm_ddl, *copy_renorm, *update_renorm;
 };
 
 /* ---- SQL built once from the column tables (constants, never data) ---- */
@@ -341,6 +400,8 @@ static const char *const orphan_sql =
 
 /* ---- loader lifecycle -------------------------------------------------- */
 
+static int build_renorm_sql(struct loader *l, struct ss_err *err);
+
 static char *build_sql(int (*fn)(struct buf *, struct ss_err *), struct ss_err *err)
 {
     struct buf b;
@@ -369,6 +430,10 @@ void loader_free(struct loader *l)
     if (!l)
         return;
     buf_free(&l->copy);
+    buf_free(&l->renorm);
+    free(l->renorm_ddl);
+    free(l->copy_renorm);
+    free(l->update_renorm);
     free(l->stage_ddl);
     free(l->copy_cand);
     free(l->upsert_cand);
@@ -393,17 +458,22 @@ struct loader *loader_new(struct db *db, struct ss_err *err)
         build_copy_sql("ss_stage_cand", "seq, vendor_key", cand_cols, N_CAND_COLS, RAW_NAMES, err);
     l->copy_res = build_copy_sql("ss_stage_res", "seq, vendor_key, candidate_key", res_cols,
                                  N_RES_COLS, RES_RAW_NAMES, err);
-    if (!l->stage_ddl || !l->upsert_cand || !l->upsert_res || !l->copy_cand || !l->copy_res)
+    buf_init(&l->renorm, LOAD_COPY_LIMIT);
+    if (!l->stage_ddl || !l->upsert_cand || !l->upsert_res || !l->copy_cand || !l->copy_res ||
+        build_renorm_sql(l, err) != 0)
         goto fail;
     /* Outside any transaction, so the tables outlive a rolled-back batch. */
-    PGresult *res = PQexec(db_conn(db), l->stage_ddl);
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        err_set(err, SS_EDB, "creating staging tables: %s",
-                res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn(db)));
+    const char *ddl[] = {l->stage_ddl, l->renorm_ddl};
+    for (size_t i = 0; i < 2; i++) {
+        PGresult *res = PQexec(db_conn(db), ddl[i]);
+        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            err_set(err, SS_EDB, "creating staging tables: %s",
+                    res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn(db)));
+            PQclear(res);
+            goto fail;
+        }
         PQclear(res);
-        goto fail;
     }
-    PQclear(res);
     return l;
 fail:
     loader_free(l);
@@ -464,53 +534,6 @@ int load_checkpoint_get(struct loader *l, int64_t account_id, const char *stream
         if (!*cursor)
             rc = err_set(err, SS_ENOMEM, "out of memory");
     }
-    PQclear(res);
-    return rc;
-}
-
-int load_run_begin(struct loader *l, int64_t account_id, const char *stream, const char *mode,
-                   const char *args_json, int64_t *run_id, struct ss_err *err)
-{
-    char id[24];
-    fmt_i64(id, sizeof id, account_id);
-    const char *params[] = {id, stream, mode, args_json};
-    PGresult *res = NULL;
-    if (db_exec(l->db,
-                "INSERT INTO sync_runs (account_id, stream, mode, args) "
-                "VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
-                4, params, PGRES_TUPLES_OK, &res, err) != 0)
-        return err_prefix(err, "recording the start of the %s run", stream);
-    *run_id = parse_i64(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
-}
-
-int load_run_finish(struct loader *l, int64_t run_id, const struct run_stats *st,
-                    const char *status, const char *error, struct ss_err *err)
-{
-    char v[14][24];
-    const struct load_counts *c = &st->counts;
-    fmt_i64(v[0], sizeof v[0], run_id);
-    long nums[] = {c->cand_inserted, c->cand_updated,  c->cand_unchanged, c->res_inserted,
-                   c->res_updated,   c->res_unchanged, c->quarantined,    st->requests,
-                   st->retries,      st->status_429,   st->errors,        st->windows};
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
-        snprintf(v[i + 1], sizeof v[i + 1], "%ld", nums[i]);
-    const char *params[15] = {v[0], status, error};
-    for (int i = 0; i < 12; i++)
-        params[3 + i] = v[i + 1];
-    PGresult *res = NULL;
-    if (db_exec(l->db,
-                "UPDATE sync_runs SET finished_at = now(), status = $2, error = $3, "
-                "candidates_inserted = $4, candidates_updated = $5, candidates_unchanged = $6, "
-                "results_inserted = $7, results_updated = $8, results_unchanged = $9, "
-                "quarantined = $10, requests = $11, retries = $12, status_429 = $13, "
-                "errors = $14, windows = $15 WHERE id = $1",
-                15, params, PGRES_COMMAND_OK, &res, err) != 0)
-        return err_prefix(err, "recording the end of run %" PRId64, run_id);
-    int rc = 0;
-    if (strcmp(PQcmdTuples(res), "1") != 0)
-        rc = err_set(err, SS_EDB, "run %" PRId64 " not found in sync_runs", run_id);
     PQclear(res);
     return rc;
 }
@@ -796,55 +819,149 @@ static void write_candidate(struct cw *w, long seq, const struct ss_candidate *c
     cw_end(w);
 }
 
-static void write_band(struct cw *w, const struct ss_band *b)
+/* One result column, by its res_cols index: the one encoder of every result
+ * value, for the loader's staging rows and renormalize's alike, so equal
+ * values always compare equal. stream fills a result that names none. */
+static void write_res_field(struct cw *w, enum res_field f, const struct ss_result *r,
+                            const char *stream, const char *scales_version)
 {
-    cw_text(w, b->label);
-    cw_num(w, b->low);
-    cw_num(w, b->high);
+    switch (f) {
+    case RF_STREAM:
+        cw_text(w, r->stream ? r->stream : stream);
+        break;
+    case RF_ASSESSMENT_NAME:
+        cw_text(w, r->assessment_name);
+        break;
+    case RF_ASSESSMENT_TYPE:
+        cw_text(w, r->assessment_type);
+        break;
+    case RF_ASSESSMENT_VERSION:
+        cw_text(w, r->assessment_version);
+        break;
+    case RF_STATUS:
+        cw_text(w, r->status ? r->status : "unknown");
+        break;
+    case RF_VENDOR_STATUS:
+        cw_text(w, r->status_label);
+        break;
+    case RF_ASSIGNED_AT:
+        cw_ts(w, r->assigned_at);
+        break;
+    case RF_STARTED_AT:
+        cw_ts(w, r->started_at);
+        break;
+    case RF_COMPLETED_AT:
+        cw_ts(w, r->completed_at);
+        break;
+    case RF_EXPIRES_AT:
+        cw_ts(w, r->expires_at);
+        break;
+    case RF_DURATION:
+        cw_duration(w, r->duration_us);
+        break;
+    case RF_SCORE:
+        cw_num(w, r->has_score ? r->score : NAN);
+        break;
+    case RF_SCORE_LABEL:
+        cw_text(w, r->score_label);
+        break;
+    case RF_SCORE_SCALE:
+        cw_text(w, r->score_scale);
+        break;
+    case RF_SCALE_MIN:
+        cw_num(w, r->scale_min);
+        break;
+    case RF_SCALE_MAX:
+        cw_num(w, r->scale_max);
+        break;
+    case RF_SCORE_PCT:
+        cw_num(w, r->score_pct);
+        break;
+    case RF_PLACEMENT:
+        cw_text(w, r->placement);
+        break;
+    case RF_CEFR_LABEL:
+        cw_text(w, r->cefr.label);
+        break;
+    case RF_CEFR_LOW:
+        cw_level(w, r->cefr.low);
+        break;
+    case RF_CEFR_HIGH:
+        cw_level(w, r->cefr.high);
+        break;
+    case RF_CEFR_RULE:
+        cw_text(w, r->cefr.rule);
+        break;
+    case RF_ACTFL_LABEL:
+        cw_text(w, r->actfl.label);
+        break;
+    case RF_ACTFL_LOW:
+        cw_level(w, r->actfl.low);
+        break;
+    case RF_ACTFL_HIGH:
+        cw_level(w, r->actfl.high);
+        break;
+    case RF_ACTFL_RULE:
+        cw_text(w, r->actfl.rule);
+        break;
+    case RF_TOEFL_LABEL:
+        cw_text(w, r->toefl.label);
+        break;
+    case RF_TOEFL_LOW:
+        cw_num(w, r->toefl.low);
+        break;
+    case RF_TOEFL_HIGH:
+        cw_num(w, r->toefl.high);
+        break;
+    case RF_IELTS_LABEL:
+        cw_text(w, r->ielts.label);
+        break;
+    case RF_IELTS_LOW:
+        cw_num(w, r->ielts.low);
+        break;
+    case RF_IELTS_HIGH:
+        cw_num(w, r->ielts.high);
+        break;
+    case RF_TOEIC_LABEL:
+        cw_text(w, r->toeic.label);
+        break;
+    case RF_TOEIC_LOW:
+        cw_num(w, r->toeic.low);
+        break;
+    case RF_TOEIC_HIGH:
+        cw_num(w, r->toeic.high);
+        break;
+    case RF_SKILL:
+        cw_text(w, r->skill);
+        break;
+    case RF_PASSED:
+        cw_bool(w, r->passed);
+        break;
+    case RF_PASS_RULE:
+        cw_text(w, r->pass_rule);
+        break;
+    case RF_CERTIFICATE_URL:
+        cw_text(w, r->certificate_url);
+        break;
+    case RF_NORM_NOTES:
+        cw_text(w, r->norm_notes);
+        break;
+    case RF_SCALES_VERSION:
+        cw_text(w, scales_version);
+        break;
+    case RF_COUNT:
+        break;
+    }
 }
 
-/* Follows res_cols order. */
 static void write_result(struct cw *w, long seq, const struct ss_result *r, const char *stream,
                          const char *scales_version)
 {
     cw_long(w, seq);
     cw_text(w, r->vendor_key);
     cw_text(w, r->candidate_key);
-    cw_text(w, r->stream ? r->stream : stream);
-    cw_text(w, r->assessment_name);
-    cw_text(w, r->assessment_type);
-    cw_text(w, r->assessment_version);
-    cw_text(w, r->status ? r->status : "unknown");
-    cw_text(w, r->status_label);
-    cw_ts(w, r->assigned_at);
-    cw_ts(w, r->started_at);
-    cw_ts(w, r->completed_at);
-    cw_ts(w, r->expires_at);
-    cw_duration(w, r->duration_us);
-    cw_num(w, r->has_score ? r->score : NAN);
-    cw_text(w, r->score_label);
-    cw_text(w, r->score_scale);
-    cw_num(w, r->scale_min);
-    cw_num(w, r->scale_max);
-    cw_num(w, r->score_pct);
-    cw_text(w, r->placement);
-    cw_text(w, r->cefr.label);
-    cw_level(w, r->cefr.low);
-    cw_level(w, r->cefr.high);
-    cw_text(w, r->cefr.rule);
-    cw_text(w, r->actfl.label);
-    cw_level(w, r->actfl.low);
-    cw_level(w, r->actfl.high);
-    cw_text(w, r->actfl.rule);
-    write_band(w, &r->toefl);
-    write_band(w, &r->ielts);
-    write_band(w, &r->toeic);
-    cw_text(w, r->skill);
-    cw_bool(w, r->passed);
-    cw_text(w, r->pass_rule);
-    cw_text(w, r->certificate_url);
-    cw_text(w, r->norm_notes);
-    cw_text(w, scales_version);
+    for (int f = 0; f < RF_COUNT; f++)
+        write_res_field(w, (enum res_field)f, r, stream, scales_version);
     cw_sha(w, r->raw_json); /* raw itself: stage_raw() */
     cw_end(w);
 }
@@ -1192,4 +1309,114 @@ fail:
     free(skip);
     db_rollback(l->db);
     return err_prefix(err, "loading batch for %s (rolled back)", stream);
+}
+
+struct db *loader_db(const struct loader *l)
+{
+    return l->db;
+}
+
+/* ---- renormalize: rewriting the columns norm_result() decides ----------- */
+
+/* The renormalize stage's DDL, COPY and UPDATE, from the RN_* marks of
+ * res_cols (constants, never data). */
+static int build_renorm_sql(struct loader *l, struct ss_err *err)
+{
+    struct buf d, c, u;
+    buf_init(&d, 0);
+    buf_init(&c, 0);
+    buf_init(&u, 0);
+    int rc = -1;
+    /* ON COMMIT DELETE ROWS: a commit empties it, a (dry-run) rollback too. */
+    if (buf_appendf(&d, err,
+                    "CREATE TEMP TABLE IF NOT EXISTS ss_renorm (id bigint NOT NULL, "
+                    "row_xmin text NOT NULL") != 0 ||
+        buf_appendf(&c, err, "COPY ss_renorm (id, row_xmin") != 0 ||
+        buf_appendf(&u, err, "WITH u AS (UPDATE results r SET ") != 0)
+        goto out;
+    for (size_t i = 0; i < N_RES_COLS; i++)
+        if (res_cols[i].renorm &&
+            (buf_appendf(&d, err, ", %s %s", res_cols[i].name, res_cols[i].type) != 0 ||
+             buf_appendf(&c, err, ", %s", res_cols[i].name) != 0 ||
+             buf_appendf(&u, err, "%s = s.%s, ", res_cols[i].name, res_cols[i].name) != 0))
+            goto out;
+    /* The row must still be the one that was read (xmin): a sync that
+     * rewrote it meanwhile normalised its newer raw itself. */
+    if (buf_appendf(&d, err, ") ON COMMIT DELETE ROWS") != 0 ||
+        buf_appendf(&c, err, ") FROM STDIN") != 0 ||
+        buf_appendf(&u, err,
+                    "updated_at = now() FROM ss_renorm s WHERE r.id = s.id "
+                    "AND r.xmin::text = s.row_xmin AND (") != 0)
+        goto out;
+    for (int side = 0; side < 2; side++) {
+        const char *sep = "";
+        for (size_t i = 0; i < N_RES_COLS; i++) {
+            if (res_cols[i].renorm != RN_COMPARED)
+                continue;
+            if (buf_appendf(&u, err, "%s%s.%s", sep, side ? "s" : "r", res_cols[i].name) != 0)
+                goto out;
+            sep = ", ";
+        }
+        if (buf_appendf(&u, err, "%s", side ? "" : ") IS DISTINCT FROM (") != 0)
+            goto out;
+    }
+    /* Every part of the statement sees the snapshot from before the UPDATE,
+     * so the second count finds the rows a concurrent writer changed. */
+    if (buf_appendf(&u, err,
+                    ") RETURNING r.id) SELECT (SELECT count(*) FROM u), "
+                    "(SELECT count(*) FROM ss_renorm s JOIN results r ON r.id = s.id "
+                    "WHERE r.xmin::text <> s.row_xmin)") != 0)
+        goto out;
+    l->renorm_ddl = buf_steal(&d);
+    l->copy_renorm = buf_steal(&c);
+    l->update_renorm = buf_steal(&u);
+    rc = 0;
+out:
+    buf_free(&d);
+    buf_free(&c);
+    buf_free(&u);
+    return rc;
+}
+
+int load_renorm_add(struct loader *l, const char *id, const char *xmin, const struct ss_result *r,
+                    const char *scales_version, struct ss_err *err)
+{
+    size_t before = l->renorm.len;
+    struct cw w = {&l->renorm, err, 0, 1};
+    cw_text(&w, id);
+    cw_text(&w, xmin);
+    for (int f = 0; f < RF_COUNT; f++)
+        if (res_cols[f].renorm)
+            write_res_field(&w, (enum res_field)f, r, NULL, scales_version);
+    cw_end(&w);
+    if (w.failed) {
+        l->renorm.len = before; /* no half row in the next COPY */
+        if (l->renorm.data)
+            l->renorm.data[before] = '\0';
+        return -1;
+    }
+    l->renorm_rows++;
+    return 0;
+}
+
+int load_renorm_apply(struct loader *l, long *changed, long *skipped, struct ss_err *err)
+{
+    *changed = *skipped = 0;
+    if (l->renorm_rows == 0)
+        return 0;
+    PGresult *u = NULL;
+    int rc = -1;
+    if (db_copy_in(l->db, l->copy_renorm, l->renorm.data, l->renorm.len, err) != 0 ||
+        db_exec(l->db, l->update_renorm, 0, NULL, PGRES_TUPLES_OK, &u, err) != 0) {
+        err_prefix(err, "updating results");
+        goto out;
+    }
+    *changed = strtol(PQgetvalue(u, 0, 0), NULL, 10);
+    *skipped = strtol(PQgetvalue(u, 0, 1), NULL, 10);
+    rc = 0;
+out:
+    PQclear(u);
+    buf_reset(&l->renorm);
+    l->renorm_rows = 0;
+    return rc;
 }

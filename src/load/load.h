@@ -39,7 +39,11 @@ int load_account(struct loader *l, const char *vendor, const char *account, int6
 int load_checkpoint_get(struct loader *l, int64_t account_id, const char *stream, char **cursor,
                         struct ss_err *err) SS_MUSTCHECK;
 
-/* sync_runs audit rows. mode: "sync" | "backfill". */
+/* The loader's connection (runs.c queries through it). Borrowed. */
+struct db *loader_db(const struct loader *l);
+
+/* sync_runs audit rows (runs.c; the rest of a run's bookkeeping is in
+ * runs.h). mode: "sync" | "backfill". */
 int load_run_begin(struct loader *l, int64_t account_id, const char *stream, const char *mode,
                    const char *args_json, int64_t *run_id, struct ss_err *err) SS_MUSTCHECK;
 /* status: "ok" | "partial" | "failed". error may be NULL. */
@@ -55,5 +59,20 @@ int load_run_finish(struct loader *l, int64_t run_id, const struct run_stats *st
 int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char *stream,
                const struct ss_batch *b, const char *cursor, const char *scales_version,
                struct load_counts *counts, struct ss_err *err) SS_MUSTCHECK;
+
+/* ---- renormalize: rewriting what norm_result() decides -----------------
+ * The columns and their COPY text come from the loader's own result column
+ * list and encoder, so a value renormalize writes is byte for byte what a
+ * sync loads, and an unchanged one compares equal. Within the caller's
+ * transaction: load_renorm_add() stages the normalised columns of stored
+ * result `id` (read at row version `xmin`, both as the server printed
+ * them); load_renorm_apply() rewrites the staged rows whose values differ
+ * and that nobody rewrote since they were read, then empties the stage.
+ * changed: rows rewritten; skipped: rows another writer changed meanwhile
+ * (left to that writer). A rollback discards what was applied. */
+int load_renorm_add(struct loader *l, const char *id, const char *xmin, const struct ss_result *r,
+                    const char *scales_version, struct ss_err *err) SS_MUSTCHECK;
+int load_renorm_apply(struct loader *l, long *changed, long *skipped,
+                      struct ss_err *err) SS_MUSTCHECK;
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "../core/buf.h"
 #include "../core/log.h"
+#include "../normalize/scales.h"
 
 /* Advisory lock key ("SREF") serialising concurrent loads: two syncs
  * starting together must not both delete and refill. */
@@ -18,13 +19,16 @@
 /* Far above the few hundred rows the tables hold. */
 #define REFDATA_COPY_LIMIT ((size_t)64 << 20)
 
-/* Every table scales_export() fills, with its column count and constant SQL
- * (the column order of norm.h and sql/002_reference.sql). */
-static const struct ref_table {
+/* The tables scales_export() fills under fixed names, with their column
+ * count and constant SQL (the column order of scales.h and
+ * sql/002_reference.sql). The score-band tables, named in scales.yaml, come
+ * in addition (band_table()). */
+struct ref_table {
     const char *name;
     int ncols;
     const char *delete_sql, *copy_sql;
-} ref_tables[] = {
+};
+static const struct ref_table ref_tables[] = {
     {"ref_cefr_levels", 3, "DELETE FROM ref_cefr_levels",
      "COPY ref_cefr_levels (code, label, rank) FROM STDIN"},
     {"ref_actfl_levels", 2, "DELETE FROM ref_actfl_levels",
@@ -34,8 +38,6 @@ static const struct ref_table {
      "cefr_rank) FROM STDIN"},
     {"ref_test_cefr", 6, "DELETE FROM ref_test_cefr",
      "COPY ref_test_cefr (test, skill, cefr_code, cefr_rank, min_score, max_score) FROM STDIN"},
-    {"ref_cepa_levels", 5, "DELETE FROM ref_cepa_levels",
-     "COPY ref_cepa_levels (min_score, max_score, cefr_code, cefr_rank, level_name) FROM STDIN"},
     {"ref_status_map", 3, "DELETE FROM ref_status_map",
      "COPY ref_status_map (vendor, vendor_status, status) FROM STDIN"},
     {"ref_score_scales", 6, "DELETE FROM ref_score_scales",
@@ -47,13 +49,44 @@ static const struct ref_table {
      "COPY ref_sources (table_name, source) FROM STDIN"},
 };
 #define N_REF_TABLES (sizeof ref_tables / sizeof ref_tables[0])
+/* Far above the one or two score-band tables scales.yaml declares. */
+#define MAX_BAND_TABLES 32
+#define MAX_TABLES      (N_REF_TABLES + MAX_BAND_TABLES)
 
 struct collect {
-    struct buf data[N_REF_TABLES]; /* COPY text per table */
-    long rows[N_REF_TABLES];
+    struct ref_table tab[MAX_TABLES];
+    char sql[MAX_BAND_TABLES][2][192]; /* DELETE and COPY of the band tables */
+    size_t n;
+    struct buf data[MAX_TABLES]; /* COPY text per table */
+    long rows[MAX_TABLES];
     struct ss_err *err;
     int failed;
 };
+
+/* The fixed tables, then one entry per score-band table. Its name comes from
+ * scales.yaml, which the loader allows only as ref_[a-z0-9_]+: checked again
+ * here since it becomes an identifier, and quoted. */
+static int table_list(struct collect *c, const struct scales *sc, struct ss_err *err)
+{
+    const char *name;
+    for (size_t t = 0; t < N_REF_TABLES; t++)
+        c->tab[c->n++] = ref_tables[t];
+    for (size_t i = 0; (name = scales_band_sql_table(sc, i)); i++) {
+        size_t k = c->n - N_REF_TABLES;
+        if (k >= MAX_BAND_TABLES)
+            return err_set(err, SS_EINVAL, "scales name more than %d score-band tables",
+                           MAX_BAND_TABLES);
+        if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name) ||
+            strlen(name) > 63)
+            return err_set(err, SS_EINVAL, "score-band table name \"%s\" is not ref_[a-z0-9_]+",
+                           name);
+        snprintf(c->sql[k][0], sizeof c->sql[k][0], "DELETE FROM \"%s\"", name);
+        snprintf(c->sql[k][1], sizeof c->sql[k][1],
+                 "COPY \"%s\" (" SCALES_BAND_COLUMNS ") FROM STDIN", name);
+        c->tab[c->n++] = (struct ref_table){name, SCALES_BAND_NCOLS, c->sql[k][0], c->sql[k][1]};
+    }
+    return 0;
+}
 
 /* scales_row_fn: appends one row to its table's COPY text. An unknown table
  * or a wrong column count is a contract break between norm.h and the SQL:
@@ -62,18 +95,18 @@ static int collect_row(void *arg, const char *table, const char *const *values, 
 {
     struct collect *c = arg;
     size_t t;
-    for (t = 0; t < N_REF_TABLES; t++)
-        if (table && strcmp(table, ref_tables[t].name) == 0)
+    for (t = 0; t < c->n; t++)
+        if (table && strcmp(table, c->tab[t].name) == 0)
             break;
-    if (t == N_REF_TABLES) {
+    if (t == c->n) {
         err_set(c->err, SS_EINVAL, "scales_export: unknown reference table \"%s\"",
                 table ? table : "(null)");
         c->failed = 1;
         return 1;
     }
-    if (n != ref_tables[t].ncols) {
+    if (n != c->tab[t].ncols) {
         err_set(c->err, SS_EINVAL, "scales_export: %s row with %d values, expected %d", table, n,
-                ref_tables[t].ncols);
+                c->tab[t].ncols);
         c->failed = 1;
         return 1;
     }
@@ -113,12 +146,15 @@ static int version_current(struct db *db, const char *version, int *current, str
 int refdata_load(struct db *db, const struct scales *sc, struct ss_err *err)
 {
     const char *version = scales_version(sc);
-    struct collect c;
-    memset(&c, 0, sizeof c);
-    c.err = err;
-    for (size_t t = 0; t < N_REF_TABLES; t++)
-        buf_init(&c.data[t], REFDATA_COPY_LIMIT);
+    struct collect *cp = calloc(1, sizeof *cp);
+    if (!cp)
+        return err_set(err, SS_ENOMEM, "out of memory loading reference tables");
+    cp->err = err;
+    for (size_t t = 0; t < MAX_TABLES; t++)
+        buf_init(&cp->data[t], REFDATA_COPY_LIMIT);
     int rc = -1, current = 0;
+    if (table_list(cp, sc, err) != 0)
+        goto out;
 
     if (db_cmd(db, "BEGIN", err) != 0)
         goto out;
@@ -135,21 +171,21 @@ int refdata_load(struct db *db, const struct scales *sc, struct ss_err *err)
     }
     /* Collected before anything is deleted, so an export failure leaves the
      * old tables in place. */
-    int stopped = scales_export(sc, collect_row, &c);
-    if (c.failed)
+    int stopped = scales_export(sc, collect_row, cp);
+    if (cp->failed)
         goto fail;
     if (stopped) {
         err_set(err, SS_EINVAL, "scales_export stopped (%d)", stopped);
         goto fail;
     }
-    for (size_t t = 0; t < N_REF_TABLES; t++) {
-        if (db_cmd(db, ref_tables[t].delete_sql, err) != 0) {
-            err_prefix(err, "%s", ref_tables[t].name);
+    for (size_t t = 0; t < cp->n; t++) {
+        if (db_cmd(db, cp->tab[t].delete_sql, err) != 0) {
+            err_prefix(err, "%s", cp->tab[t].name);
             goto fail;
         }
-        if (c.rows[t] > 0 &&
-            db_copy_in(db, ref_tables[t].copy_sql, c.data[t].data, c.data[t].len, err) != 0) {
-            err_prefix(err, "%s", ref_tables[t].name);
+        if (cp->rows[t] > 0 &&
+            db_copy_in(db, cp->tab[t].copy_sql, cp->data[t].data, cp->data[t].len, err) != 0) {
+            err_prefix(err, "%s", cp->tab[t].name);
             goto fail;
         }
     }
@@ -165,10 +201,10 @@ int refdata_load(struct db *db, const struct scales *sc, struct ss_err *err)
     if (db_cmd(db, "COMMIT", err) != 0)
         goto fail;
     long total = 0;
-    for (size_t t = 0; t < N_REF_TABLES; t++)
-        total += c.rows[t];
+    for (size_t t = 0; t < cp->n; t++)
+        total += cp->rows[t];
     log_info("reference tables loaded from scales %s: %ld rows in %zu tables", version, total,
-             (size_t)N_REF_TABLES);
+             cp->n);
     rc = 1;
     goto out;
 fail:
@@ -176,7 +212,8 @@ fail:
     err_prefix(err, "loading reference tables (rolled back)");
     rc = -1;
 out:
-    for (size_t t = 0; t < N_REF_TABLES; t++)
-        buf_free(&c.data[t]);
+    for (size_t t = 0; t < MAX_TABLES; t++)
+        buf_free(&cp->data[t]);
+    free(cp);
     return rc;
 }

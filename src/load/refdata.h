@@ -1,15 +1,15 @@
 /* refdata: the mapping tables of config/scales.yaml as SQL reference tables
  * (ref_cefr_levels, ref_actfl_levels, ref_actfl_cefr, ref_test_cefr,
- * ref_cepa_levels, ref_status_map, ref_score_scales, ref_pass_marks,
- * ref_sources; sql/002_reference.sql), so BI can join levels to their codes
- * and read the crosswalks without YAML.
+ * ref_status_map, ref_score_scales, ref_pass_marks, ref_sources, and each
+ * score-band table under the name scales.yaml gives it; sql/002_reference.sql),
+ * so BI can join levels to their codes and read the crosswalks without YAML.
  *
  * Ownership: everything is borrowed for the duration of the call. */
 #ifndef SS_REFDATA_H
 #define SS_REFDATA_H
 
 #include "../core/err.h"
-#include "../normalize/norm.h"
+#include "../normalize/scales.h"
 #include "db.h"
 
 /* In one transaction: empties every ref_* table, refills it from

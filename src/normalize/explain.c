@@ -1,13 +1,15 @@
 /* explain: how one label or score normalises, for `scoresync explain` and
  * for an operator checking a mapping before a run. Reads the same tables as
  * norm_result(); touches nothing else. */
-#include "scales_priv.h"
+#include "norm.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "scales_priv.h"
 
 static void msg(struct norm_explain *out, const char *fmt, ...) SS_PRINTF(2, 3);
 static void msg(struct norm_explain *out, const char *fmt, ...)
@@ -158,15 +160,46 @@ static int numeric(const char *value, struct norm_explain *out)
     return -1;
 }
 
-static void ex_cepa(const struct scales *s, const char *value, struct norm_explain *out)
+/* A level scale: a vendor's level-name and score-band tables, found by the
+ * scale name (a vendor_levels entry, or the tables <name>_levels and
+ * <name>_scores). */
+struct level_scale {
+    const char *name, *label;
+    const struct sc_name_table *names;
+    const struct sc_band_table *bands;
+};
+
+static int level_scale(const struct scales *s, const char *scale, struct level_scale *ls)
 {
-    struct score_scale sc;
-    if (numeric(value, out) == 0) {
-        const struct sc_cepa_score *a = sc_cepa_score(s, out->low),
-                                   *b = sc_cepa_score(s, out->high);
-        out->source = sc_source(s, "cepa_scores");
+    char t[160];
+    memset(ls, 0, sizeof *ls);
+    for (size_t i = 0; i < s->n_vl; i++)
+        if (strcasecmp(s->vl[i].vendor, scale) == 0) {
+            ls->name = s->vl[i].vendor;
+            ls->label = s->vl[i].label;
+            ls->names = s->vl[i].names;
+            ls->bands = s->vl[i].bands;
+            return 0;
+        }
+    snprintf(t, sizeof t, "%s_levels", scale);
+    ls->names = sc_name_table(s, t);
+    snprintf(t, sizeof t, "%s_scores", scale);
+    ls->bands = sc_band_table(s, t);
+    return ls->names || ls->bands ? 0 : -1;
+}
+
+static void ex_level_scale(const struct scales *s, const struct level_scale *ls, const char *value,
+                           struct norm_explain *out)
+{
+    const char *label = ls->label ? ls->label : out->scale;
+    if (numeric(value, out) == 0 && ls->bands) {
+        const struct sc_band_table *t = ls->bands;
+        const struct sc_band *a = sc_band_find(t, out->low), *b = sc_band_find(t, out->high);
+        const struct sc_scale *sc = sc_scale_named(s, out->scale);
+        out->source = sc_source(s, t->name);
         if (!a || !b) {
-            msg(out, "\"%s\" is outside CEPA's 0-100 score table", value);
+            msg(out, "\"%s\" is outside %s's %g-%g score table (%s)", value, label, t->v[0].min,
+                t->v[t->n - 1].max, t->name);
             return;
         }
         out->known = 1;
@@ -174,30 +207,37 @@ static void ex_cepa(const struct scales *s, const char *value, struct norm_expla
         out->cefr_high = b->rank;
         if (a == b) {
             out->category = a->level;
-            rule(out, "cepa_scores: %s in %g-%g \"%s\" -> %s%s", value, a->min, a->max, a->level,
+            rule(out, "%s: %s in %g-%g \"%s\" -> %s%s", t->name, value, a->min, a->max, a->level,
                  norm_cefr_code(s, a->rank),
                  out->high > a->max ? " (between two rows: the lower row, our rule)" : "");
         } else {
-            rule(out, "cepa_scores: %g in %g-%g \"%s\" -> %s; %g in %g-%g \"%s\" -> %s", out->low,
+            rule(out, "%s: %g in %g-%g \"%s\" -> %s; %g in %g-%g \"%s\" -> %s", t->name, out->low,
                  a->min, a->max, a->level, norm_cefr_code(s, a->rank), out->high, b->min, b->max,
                  b->level, norm_cefr_code(s, b->rank));
         }
-        if (out->low == out->high && norm_score_scale(s, "cepa", NULL, &sc) == 0 && sc.linear)
-            out->pct = (out->low - sc.min) * 100.0 / (sc.max - sc.min);
+        /* the percentage of the score scale of the same name, if linear */
+        if (out->low == out->high && sc && sc->linear)
+            out->pct = (out->low - sc->min) * 100.0 / (sc->max - sc->min);
         return;
     }
-    const struct sc_name_level *e = sc_cepa_level(s, value);
-    out->source = sc_source(s, "cepa_levels");
+    const struct sc_name_level *e = sc_name_find(ls->names, value);
+    const char *tname = ls->names ? ls->names->name : "(no level-name table)";
+    out->low = out->high = NAN;
+    out->source = ls->names ? sc_source(s, ls->names->name) : NULL;
     if (!e) {
-        msg(out, "\"%s\" is neither a CEPA score (0-100) nor a level name in cepa_levels", value);
+        if (ls->bands)
+            msg(out, "\"%s\" is neither a %s score (%g-%g) nor a level name in %s", value, label,
+                ls->bands->v[0].min, ls->bands->v[ls->bands->n - 1].max, tname);
+        else
+            msg(out, "\"%s\" is not a level name in %s", value, tname);
         return;
     }
     out->known = 1;
     out->cefr_low = e->lo;
     out->cefr_high = e->hi;
     out->category = value;
-    rule(out, "cepa_levels: \"%s\" -> %s", value, e->cefr);
-    msg(out, "CEPA's own level name, not the ACTFL table");
+    rule(out, "%s: \"%s\" -> %s", tname, value, e->cefr);
+    msg(out, "%s's own level name, not the ACTFL table", label);
 }
 
 /* Pass marks of the vendor/type pairs that use this scale, for the message. */
@@ -253,46 +293,41 @@ static void ex_score(const struct scales *s, const struct sc_scale *e, const cha
             pass_note(s, e, out->low, out);
         return;
     }
-    /* Text results the vendors document: WebCAPE's account-specific placement
-     * (seeds/002-003) and Testello's personality types (seeds/004). */
-    if (strcmp(e->name, "webcape") == 0 && value[strspn(value, " \t")]) {
+    /* Text results a scale declares (score_scales ... text, empty_means). */
+    if (e->text == SC_TEXT_PLACEMENT && value[strspn(value, " \t")]) {
         out->known = 1;
         out->category = value;
-        rule(out, "score_scales webcape: placement \"%s\" kept as the account's label", value);
-        msg(out, "WebCAPE placements and their cut points are set per account: no CEFR level");
+        rule(out, "score_scales %s: placement \"%s\" kept as the account's label", e->name, value);
+        msg(out, "%s placements and their cut points are set per account: no CEFR level", e->name);
         return;
     }
-    if (strcmp(e->name, "testello") == 0 && is_personality(value)) {
+    if (e->text == SC_TEXT_PERSONALITY && is_personality(value)) {
         out->known = 1;
         out->category = value;
-        rule(out, "score_scales testello: personality type \"%s\" kept as categorical", value);
+        rule(out, "score_scales %s: personality type \"%s\" kept as categorical", e->name, value);
         msg(out, "a personality type is not a score: no percentage, no level");
         return;
     }
-    if (strcmp(e->name, "testello") == 0 && !value[strspn(value, " \t")]) {
-        msg(out, "an empty Testello score means the test is not done: no score");
+    if (e->empty_not_done && !value[strspn(value, " \t")]) {
+        msg(out, "an empty %s score means the test is not done: no score", e->name);
         return;
     }
     msg(out, "\"%s\" is not a number on the %s scale (%g-%g)", value, e->name, e->min, e->max);
 }
 
-static const struct sc_scale *score_scale_named(const struct scales *s, const char *name)
-{
-    for (size_t i = 0; i < s->n_sc; i++)
-        if (strcasecmp(s->sc[i].name, name) == 0)
-            return &s->sc[i];
-    return NULL;
-}
-
 static int no_scale(const struct scales *s, const char *scale, struct ss_err *err)
 {
-    char names[512] = "cefr, actfl, toefl, ielts, toeic, cepa";
+    char names[512] = "cefr, actfl, toefl, ielts, toeic";
+    for (size_t i = 0; i < s->n_vl; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, ", %s", s->vl[i].vendor);
+    }
     for (size_t i = 0; i < s->n_sc; i++) {
         size_t j, used = strlen(names);
         /* one mention per name: several vendors share a scale */
         for (j = 0; j < i && strcmp(s->sc[j].name, s->sc[i].name) != 0; j++)
             ;
-        if (j < i || strcmp(s->sc[i].name, "cepa") == 0)
+        if (j < i || sc_vendor_levels(s, s->sc[i].name))
             continue;
         snprintf(names + used, sizeof names - used, ", %s", s->sc[i].name);
     }
@@ -303,6 +338,7 @@ int norm_explain(const struct scales *s, const char *scale, const char *value, c
                  const char *skill, struct norm_explain *out, struct ss_err *err)
 {
     const struct sc_scale *e = NULL;
+    struct level_scale ls;
     (void)vendor; /* every table here is vendor-independent; kept for the CLI's echo */
     memset(out, 0, sizeof *out);
     out->low = out->high = out->pct = NAN;
@@ -319,9 +355,9 @@ int norm_explain(const struct scales *s, const char *scale, const char *value, c
         out->scale = "ielts";
     else if (strcasecmp(scale, "toeic") == 0)
         out->scale = "toeic";
-    else if (strcasecmp(scale, "cepa") == 0)
-        out->scale = "cepa";
-    else if ((e = score_scale_named(s, scale)))
+    else if (level_scale(s, scale, &ls) == 0)
+        out->scale = ls.name ? ls.name : scale;
+    else if ((e = sc_scale_named(s, scale)))
         out->scale = e->name;
     else
         return no_scale(s, scale, err);
@@ -343,8 +379,8 @@ int norm_explain(const struct scales *s, const char *scale, const char *value, c
                      "speaking, writing)");
         else
             ex_test(s, "toeic", value, skill, out);
-    } else if (strcmp(out->scale, "cepa") == 0)
-        ex_cepa(s, value, out);
+    } else if (!e)
+        ex_level_scale(s, &ls, value, out);
     else
         ex_score(s, e, value, out);
     return 0;

@@ -1,5 +1,5 @@
 /* export: every row of every mapping table, as text in the column order of
- * the SQL reference tables (norm.h), so the loader can COPY them and BI can
+ * the SQL reference tables (scales.h), so the loader can COPY them and BI can
  * join results to the tables that produced them. */
 #include "scales_priv.h"
 
@@ -65,10 +65,14 @@ static int export_crosswalks(const struct scales *s, scales_row_fn cb, void *arg
             ROW("ref_test_cefr", t->test, t->skill, norm_cefr_code(s, t->v[j].rank),
                 inum(t->v[j].rank, a), num(t->v[j].min, b), num(t->v[j].max, c));
     }
-    for (size_t i = 0; i < s->n_cepa_sc; i++) {
-        const struct sc_cepa_score *e = &s->cepa_sc[i];
-        ROW("ref_cepa_levels", num(e->min, a), num(e->max, b), norm_cefr_code(s, e->rank),
-            inum(e->rank, c), e->level);
+    /* score-band tables, each into the SQL table scales.yaml names for it */
+    for (size_t i = 0; i < s->n_bands; i++) {
+        const struct sc_band_table *t = &s->bands[i];
+        for (size_t j = 0; t->sql_table && j < t->n; j++) {
+            const struct sc_band *e = &t->v[j];
+            ROW(t->sql_table, num(e->min, a), num(e->max, b), norm_cefr_code(s, e->rank),
+                inum(e->rank, c), e->level);
+        }
     }
     return 0;
 }

@@ -1,7 +1,7 @@
-/* norm: label parsers (CEFR/ACTFL ranges, numeric bands) and norm_result,
- * which turns the labels a vendor parser left in a result into ranks,
- * numbers, a canonical status and a percentage. Pure functions. */
-#include "scales_priv.h"
+/* norm: norm_result, which turns the labels a vendor parser left in a
+ * result into ranks, numbers, a canonical status and a percentage, through
+ * the lookups of scales.c. Pure functions. */
+#include "norm.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -11,134 +11,7 @@
 #include <strings.h>
 
 #include "../core/timeparse.h"
-
-/* Length of a range separator at p: '-', en dash or em dash (UTF-8); 0 if none. */
-static size_t sep_len(const char *p)
-{
-    if (p[0] == '-')
-        return 1;
-    if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
-        ((unsigned char)p[2] == 0x93 || (unsigned char)p[2] == 0x94))
-        return 3;
-    return 0;
-}
-
-int sc_parse_levels(const struct sc_levels *t, const char *label, int *lo, int *hi)
-{
-    size_t n;
-    int r;
-    if (!label)
-        return -1;
-    n = strlen(label);
-    /* The whole label first: some names contain a hyphen ("Pre-A1"). */
-    if ((r = sc_level_rank(t, label, n)) > 0) {
-        *lo = *hi = r;
-        return 0;
-    }
-    /* Then every separator as a split point; the first one that leaves a
-     * known level on both sides wins ("Pre-A1-A1" splits after "Pre-A1"). */
-    for (size_t i = 0; i < n; i++) {
-        size_t sl = sep_len(label + i);
-        if (!sl)
-            continue;
-        int a = sc_level_rank(t, label, i);
-        int b = a ? sc_level_rank(t, label + i + sl, n - i - sl) : 0;
-        if (a && b) {
-            if (a > b)
-                return -2;
-            *lo = a;
-            *hi = b;
-            return 0;
-        }
-        i += sl - 1;
-    }
-    return -1;
-}
-
-int norm_cefr(const struct scales *s, const char *label, int *lo, int *hi)
-{
-    int a, b;
-    if (sc_parse_levels(&s->cefr, label, &a, &b) != 0)
-        return -1;
-    *lo = a;
-    *hi = b;
-    return 0;
-}
-
-int norm_actfl(const struct scales *s, const char *label, int *lo, int *hi)
-{
-    int a, b;
-    if (sc_parse_levels(&s->actfl, label, &a, &b) != 0)
-        return -1;
-    *lo = a;
-    *hi = b;
-    return 0;
-}
-
-static void skip_ws(const char **p)
-{
-    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
-        (*p)++;
-}
-
-/* digits ['.' digits], by hand: strtod would accept "inf", "0x1p3", "1e9"
- * and depends on the locale's decimal point. */
-static int parse_num(const char **pp, double *out)
-{
-    const char *p = *pp;
-    double mant = 0, scale = 1;
-    int digits = 0;
-    while (*p >= '0' && *p <= '9') {
-        if (++digits > 15)
-            return -1;
-        mant = mant * 10 + (*p++ - '0');
-    }
-    if (digits == 0)
-        return -1;
-    if (*p == '.') {
-        p++;
-        if (!(*p >= '0' && *p <= '9'))
-            return -1;
-        while (*p >= '0' && *p <= '9') {
-            if (++digits > 15)
-                return -1;
-            mant = mant * 10 + (*p++ - '0');
-            scale *= 10;
-        }
-    }
-    *out = mant / scale; /* both exact: one rounding */
-    *pp = p;
-    return 0;
-}
-
-int norm_band(const char *label, double *lo, double *hi)
-{
-    double a, b;
-    size_t sl;
-    const char *p = label;
-    if (!p)
-        return -1;
-    skip_ws(&p);
-    if (parse_num(&p, &a) != 0)
-        return -1;
-    skip_ws(&p);
-    if (*p == '\0') {
-        *lo = *hi = a;
-        return 0;
-    }
-    if (!(sl = sep_len(p)))
-        return -1;
-    p += sl;
-    skip_ws(&p);
-    if (parse_num(&p, &b) != 0)
-        return -1;
-    skip_ws(&p);
-    if (*p != '\0' || a > b)
-        return -1;
-    *lo = a;
-    *hi = b;
-    return 0;
-}
+#include "scales_priv.h"
 
 static void level_result(const struct sc_levels *t, const char *what, struct ss_level *lv,
                          struct ss_result *r)
@@ -181,33 +54,35 @@ static void set_rule(struct ss_level *lv, const char *fmt, ...)
     lv->rule = strdup(buf);
 }
 
-/* CEPA without test_cefr: the level name the parser left in r->placement,
- * through cepa_levels; failing that the score, through cepa_scores. Never
- * the ACTFL table, though "Advance Low" looks like an ACTFL level. */
-static void cepa_fallback(const struct scales *s, struct ss_result *r)
+/* A result without a CEFR label, of a vendor with vendor_levels: the level
+ * name the parser left in r->placement, through its level-name table;
+ * failing that the score, through its score-band table. Never the ACTFL
+ * table, though a vendor's level name may look like an ACTFL level. */
+static void vendor_fallback(const struct scales *s, const struct sc_vendor_levels *vl,
+                            struct ss_result *r)
 {
     const struct sc_name_level *e;
-    const struct sc_cepa_score *c;
+    const struct sc_band *c;
     if (r->cefr.label || r->cefr.low)
         return;
-    if (r->placement) {
-        if ((e = sc_cepa_level(s, r->placement))) {
+    if (r->placement && vl->names) {
+        if ((e = sc_name_find(vl->names, r->placement))) {
             r->cefr.low = e->lo;
             r->cefr.high = e->hi;
-            set_rule(&r->cefr, "cepa_levels: \"%s\" -> %s", r->placement, e->cefr);
+            set_rule(&r->cefr, "%s: \"%s\" -> %s", vl->names->name, r->placement, e->cefr);
             return;
         }
-        result_add_note(r, "unknown CEPA level \"%s\"", r->placement);
+        result_add_note(r, "unknown %s level \"%s\"", vl->label, r->placement);
     }
-    if (!r->has_score)
+    if (!r->has_score || !vl->bands)
         return;
-    if (!(c = sc_cepa_score(s, r->score))) {
-        result_add_note(r, "CEPA score %g is not in cepa_scores", r->score);
+    if (!(c = sc_band_find(vl->bands, r->score))) {
+        result_add_note(r, "%s score %g is not in %s", vl->label, r->score, vl->bands->name);
         return;
     }
     r->cefr.low = r->cefr.high = c->rank;
-    set_rule(&r->cefr, "cepa_scores: %g in %g-%g \"%s\" -> %s", r->score, c->min, c->max, c->level,
-             norm_cefr_code(s, c->rank));
+    set_rule(&r->cefr, "%s: %g in %g-%g \"%s\" -> %s", vl->bands->name, r->score, c->min, c->max,
+             c->level, norm_cefr_code(s, c->rank));
 }
 
 /* ACTFL -> CEFR, only where the vendor gave ACTFL and no CEFR; the table is
@@ -314,8 +189,9 @@ void norm_result(const struct scales *s, const char *vendor, struct ss_result *r
     r->cefr.rule = r->actfl.rule = NULL;
     level_result(&s->cefr, "CEFR", &r->cefr, r);
     level_result(&s->actfl, "ACTFL", &r->actfl, r);
-    if (vendor && strcmp(vendor, "cepa") == 0)
-        cepa_fallback(s, r);
+    const struct sc_vendor_levels *vl = sc_vendor_levels(s, vendor);
+    if (vl)
+        vendor_fallback(s, vl, r);
     actfl_crosswalk(s, r);
 
     band_result("TOEFL", &r->toefl, r);

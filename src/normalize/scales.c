@@ -1,25 +1,24 @@
-/* scales: loading config/scales.yaml (libyaml document API, so every node
- * keeps its line for error messages) and the table lookups over it. */
+/* scales: loading config/scales.yaml (through yamlx, so every node keeps its
+ * line for error messages), the label parsers and the table lookups over it.
+ * The reading side only: nothing here calls norm.c or explain.c. */
 #include "scales_priv.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/evp.h>
-#include <yaml.h>
 
 #include "../core/timeparse.h"
+#include "../core/yamlx.h"
 
 /* The mapping file is small; anything bigger is a mistake, not a table. */
 #define SC_FILE_MAX (1024 * 1024)
-#define SC_PATH_MAX 256
+#define YX_PATH_MAX 256
 
 static const char *const sc_canon[] = {
     "not_started",  "in_progress", "score_pending", "completed",
@@ -65,6 +64,136 @@ int sc_level_rank(const struct sc_levels *t, const char *s, size_t n)
         for (size_t j = 0; j < t->v[i].n_names; j++)
             if (strcmp(t->v[i].names[j], key) == 0)
                 return t->v[i].rank;
+    return 0;
+}
+
+/* ---- label parsers ---------------------------------------------------- */
+
+/* Length of a range separator at p: '-', en dash or em dash (UTF-8); 0 if none. */
+static size_t sep_len(const char *p)
+{
+    if (p[0] == '-')
+        return 1;
+    if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
+        ((unsigned char)p[2] == 0x93 || (unsigned char)p[2] == 0x94))
+        return 3;
+    return 0;
+}
+
+int sc_parse_levels(const struct sc_levels *t, const char *label, int *lo, int *hi)
+{
+    size_t n;
+    int r;
+    if (!label)
+        return -1;
+    n = strlen(label);
+    /* The whole label first: some names contain a hyphen ("Pre-A1"). */
+    if ((r = sc_level_rank(t, label, n)) > 0) {
+        *lo = *hi = r;
+        return 0;
+    }
+    /* Then every separator as a split point; the first one that leaves a
+     * known level on both sides wins ("Pre-A1-A1" splits after "Pre-A1"). */
+    for (size_t i = 0; i < n; i++) {
+        size_t sl = sep_len(label + i);
+        if (!sl)
+            continue;
+        int a = sc_level_rank(t, label, i);
+        int b = a ? sc_level_rank(t, label + i + sl, n - i - sl) : 0;
+        if (a && b) {
+            if (a > b)
+                return -2;
+            *lo = a;
+            *hi = b;
+            return 0;
+        }
+        i += sl - 1;
+    }
+    return -1;
+}
+
+int norm_cefr(const struct scales *s, const char *label, int *lo, int *hi)
+{
+    int a, b;
+    if (sc_parse_levels(&s->cefr, label, &a, &b) != 0)
+        return -1;
+    *lo = a;
+    *hi = b;
+    return 0;
+}
+
+int norm_actfl(const struct scales *s, const char *label, int *lo, int *hi)
+{
+    int a, b;
+    if (sc_parse_levels(&s->actfl, label, &a, &b) != 0)
+        return -1;
+    *lo = a;
+    *hi = b;
+    return 0;
+}
+
+static void skip_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+/* digits ['.' digits], by hand: strtod would accept "inf", "0x1p3", "1e9"
+ * and depends on the locale's decimal point. */
+static int parse_num(const char **pp, double *out)
+{
+    const char *p = *pp;
+    double mant = 0, scale = 1;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (++digits > 15)
+            return -1;
+        mant = mant * 10 + (*p++ - '0');
+    }
+    if (digits == 0)
+        return -1;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return -1;
+        while (*p >= '0' && *p <= '9') {
+            if (++digits > 15)
+                return -1;
+            mant = mant * 10 + (*p++ - '0');
+            scale *= 10;
+        }
+    }
+    *out = mant / scale; /* both exact: one rounding */
+    *pp = p;
+    return 0;
+}
+
+int norm_band(const char *label, double *lo, double *hi)
+{
+    double a, b;
+    size_t sl;
+    const char *p = label;
+    if (!p)
+        return -1;
+    skip_ws(&p);
+    if (parse_num(&p, &a) != 0)
+        return -1;
+    skip_ws(&p);
+    if (*p == '\0') {
+        *lo = *hi = a;
+        return 0;
+    }
+    if (!(sl = sep_len(p)))
+        return -1;
+    p += sl;
+    skip_ws(&p);
+    if (parse_num(&p, &b) != 0)
+        return -1;
+    skip_ws(&p);
+    if (*p != '\0' || a > b)
+        return -1;
+    *lo = a;
+    *hi = b;
     return 0;
 }
 
@@ -145,14 +274,73 @@ const char *norm_actfl_code(const struct scales *s, int rank)
     return level_code(&s->actfl, rank);
 }
 
-const struct sc_name_level *sc_cepa_level(const struct scales *s, const char *name)
+const struct sc_name_table *sc_name_table(const struct scales *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->n_names; i++)
+        if (strcmp(s->names[i].name, name) == 0)
+            return &s->names[i];
+    return NULL;
+}
+
+const struct sc_band_table *sc_band_table(const struct scales *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->n_bands; i++)
+        if (strcmp(s->bands[i].name, name) == 0)
+            return &s->bands[i];
+    return NULL;
+}
+
+const struct sc_name_level *sc_name_find(const struct sc_name_table *t, const char *name)
 {
     char key[SC_KEY_MAX];
-    if (!name || sc_normkey(name, strlen(name), key, sizeof key) != 0)
+    if (!t || !name || sc_normkey(name, strlen(name), key, sizeof key) != 0)
         return NULL;
-    for (size_t i = 0; i < s->n_cepa; i++)
-        if (strcmp(s->cepa[i].key, key) == 0)
-            return &s->cepa[i];
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].key, key) == 0)
+            return &t->v[i];
+    return NULL;
+}
+
+const struct sc_band *sc_band_find(const struct sc_band_table *t, double v)
+{
+    if (!t || t->n == 0 || !(v >= t->v[0].min && v <= t->v[t->n - 1].max))
+        return NULL;
+    for (size_t i = t->n; i-- > 0;)
+        if (v >= t->v[i].min)
+            return &t->v[i];
+    return NULL;
+}
+
+const struct sc_vendor_levels *sc_vendor_levels(const struct scales *s, const char *vendor)
+{
+    for (size_t i = 0; vendor && i < s->n_vl; i++)
+        if (strcmp(s->vl[i].vendor, vendor) == 0)
+            return &s->vl[i];
+    return NULL;
+}
+
+const struct sc_scale *sc_scale_named(const struct scales *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->n_sc; i++)
+        if (strcasecmp(s->sc[i].name, name) == 0)
+            return &s->sc[i];
+    return NULL;
+}
+
+const char *scales_band_sql_table(const struct scales *s, size_t i)
+{
+    for (size_t k = 0; k < s->n_bands; k++) {
+        const char *t = s->bands[k].sql_table;
+        size_t j;
+        if (!t)
+            continue;
+        for (j = 0; j < k && !(s->bands[j].sql_table && strcmp(s->bands[j].sql_table, t) == 0); j++)
+            ;
+        if (j < k)
+            continue; /* two band tables into one SQL table: named once */
+        if (i-- == 0)
+            return t;
+    }
     return NULL;
 }
 
@@ -197,11 +385,15 @@ void scales_free(struct scales *s)
         free(s->sc[i].name);
     }
     free(s->sc);
-    for (size_t i = 0; i < s->n_cepa; i++) {
-        free(s->cepa[i].key);
-        free(s->cepa[i].cefr);
+    for (size_t i = 0; i < s->n_names; i++) {
+        for (size_t j = 0; j < s->names[i].n; j++) {
+            free(s->names[i].v[j].key);
+            free(s->names[i].v[j].cefr);
+        }
+        free(s->names[i].v);
+        free(s->names[i].name);
     }
-    free(s->cepa);
+    free(s->names);
     for (int g = 0; g < 2; g++) {
         for (size_t i = 0; i < s->xw[g].n; i++)
             free(s->xw[g].v[i].sub);
@@ -213,9 +405,19 @@ void scales_free(struct scales *s)
         free(s->tests[i].unpub);
     }
     free(s->tests);
-    for (size_t i = 0; i < s->n_cepa_sc; i++)
-        free(s->cepa_sc[i].level);
-    free(s->cepa_sc);
+    for (size_t i = 0; i < s->n_bands; i++) {
+        for (size_t j = 0; j < s->bands[i].n; j++)
+            free(s->bands[i].v[j].level);
+        free(s->bands[i].v);
+        free(s->bands[i].name);
+    }
+    free(s->bands);
+    for (size_t i = 0; i < s->n_vl; i++) {
+        free(s->vl[i].vendor);
+        free(s->vl[i].label);
+        free(s->vl[i].sql_table);
+    }
+    free(s->vl);
     for (size_t i = 0; i < s->n_pass; i++) {
         free(s->pass[i].vendor);
         free(s->pass[i].type);
@@ -234,154 +436,9 @@ void scales_free(struct scales *s)
 /* ---- loading ----------------------------------------------------------- */
 
 struct ld {
-    const char *file;
-    yaml_document_t *doc;
+    const struct yx_doc *d;
     struct scales *s;
-    struct ss_err *err;
 };
-
-/* Key paths for messages ("cefr[3].rank"); a long one is cut, never overrun. */
-static void pfmt(char out[SC_PATH_MAX], const char *fmt, ...) SS_PRINTF(2, 3);
-static void pfmt(char out[SC_PATH_MAX], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, SC_PATH_MAX, fmt, ap);
-    va_end(ap);
-}
-
-static unsigned long node_line(const yaml_node_t *n)
-{
-    return n ? (unsigned long)n->start_mark.line + 1 : 0;
-}
-
-/* "file:line: key.path: message" -- the PgBouncer way: say where. */
-static int ld_fail(struct ld *l, const yaml_node_t *n, const char *path, const char *fmt, ...)
-    SS_PRINTF(4, 5);
-static int ld_fail(struct ld *l, const yaml_node_t *n, const char *path, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return err_set(l->err, SS_ECONFIG, "%s:%lu: %s: %s", l->file, node_line(n), path, msg);
-}
-
-static int ld_oom(struct ld *l)
-{
-    return err_set(l->err, SS_ENOMEM, "%s: out of memory loading the scales", l->file);
-}
-
-static yaml_node_t *node(struct ld *l, int id)
-{
-    return yaml_document_get_node(l->doc, id);
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* A mapping key's text; check_keys() has made sure keys are scalars. */
-static const char *kstr(const yaml_node_t *n)
-{
-    const char *v = scalar(n);
-    return v ? v : "";
-}
-
-static int is_null(const yaml_node_t *n)
-{
-    if (!n)
-        return 1;
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return 0;
-    const char *v = scalar(n);
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-static int want_type(struct ld *l, const yaml_node_t *n, yaml_node_type_t t, const char *path)
-{
-    static const char *const names[] = {"nothing", "a string", "a list", "a mapping"};
-    if (n && n->type == t)
-        return 0;
-    return ld_fail(l, n, path, "expected %s", names[t]);
-}
-
-static int want_string(struct ld *l, const yaml_node_t *n, const char *path, const char **out)
-{
-    if (want_type(l, n, YAML_SCALAR_NODE, path) != 0)
-        return -1;
-    if (is_null(n))
-        return ld_fail(l, n, path, "expected a string, not null");
-    *out = scalar(n);
-    return 0;
-}
-
-/* Numbers and booleans must be plain scalars: "3" in quotes is a string. */
-static int want_int(struct ld *l, const yaml_node_t *n, const char *path, int *out)
-{
-    const char *v = scalar(n);
-    char *end;
-    if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !v[0])
-        return ld_fail(l, n, path, "expected an integer");
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (*end || errno || x < INT_MIN || x > INT_MAX)
-        return ld_fail(l, n, path, "expected an integer, got \"%s\"", v);
-    *out = (int)x;
-    return 0;
-}
-
-static int want_number(struct ld *l, const yaml_node_t *n, const char *path, double *out)
-{
-    const char *v = scalar(n);
-    char *end;
-    if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !v[0])
-        return ld_fail(l, n, path, "expected a number");
-    errno = 0;
-    double x = strtod(v, &end);
-    if (*end || errno || !isfinite(x))
-        return ld_fail(l, n, path, "expected a number, got \"%s\"", v);
-    *out = x;
-    return 0;
-}
-
-static int want_bool(struct ld *l, const yaml_node_t *n, const char *path, int *out)
-{
-    const char *v = scalar(n);
-    if (v && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-        if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return ld_fail(l, n, path, "expected true or false");
-}
-
-/* Checks a mapping's keys are strings and unique (libyaml keeps duplicates). */
-static int check_keys(struct ld *l, const yaml_node_t *map, const char *path)
-{
-    char p[SC_PATH_MAX];
-    for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top;
-         a++) {
-        const yaml_node_t *k = node(l, a->key);
-        if (!scalar(k) || is_null(k))
-            return ld_fail(l, k, path, "keys must be strings");
-        for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++)
-            if (strcmp(kstr(node(l, b->key)), kstr(k)) == 0) {
-                pfmt(p, "%s.%s", path, kstr(k));
-                return ld_fail(l, k, p, "duplicate key (first on line %lu)",
-                               node_line(node(l, b->key)));
-            }
-    }
-    return 0;
-}
 
 static char *normdup(const char *s)
 {
@@ -408,16 +465,16 @@ static int add_name(struct ld *l, struct sc_levels *t, struct sc_level *lv, cons
     char key[SC_KEY_MAX];
     const char *other;
     if (sc_normkey(text, strlen(text), key, sizeof key) != 0 || key[0] == '\0')
-        return ld_fail(l, n, path, "\"%s\" is empty or too long", text);
+        return yx_fail(l->d, n, path, "\"%s\" is empty or too long", text);
     /* One name, one level: otherwise a lookup would depend on file order. */
     if (level_has_name(t, key, &other))
-        return ld_fail(l, n, path, "\"%s\" already names level %s", text, other);
+        return yx_fail(l->d, n, path, "\"%s\" already names level %s", text, other);
     char **p = realloc(lv->names, (lv->n_names + 1) * sizeof *p);
     if (!p)
-        return ld_oom(l);
+        return yx_oom(l->d);
     lv->names = p;
     if (!(lv->names[lv->n_names] = strdup(key)))
-        return ld_oom(l);
+        return yx_oom(l->d);
     lv->n_names++;
     return 0;
 }
@@ -431,26 +488,27 @@ static int cmp_rank(const void *a, const void *b)
 /* cefr / actfl: a list of {code, label, rank, aliases}. */
 static int load_levels(struct ld *l, const yaml_node_t *seq, const char *sect, struct sc_levels *t)
 {
-    char path[SC_PATH_MAX], p[SC_PATH_MAX];
-    if (want_type(l, seq, YAML_SEQUENCE_NODE, sect) != 0)
+    char path[YX_PATH_MAX], p[YX_PATH_MAX];
+    if (yx_want_type(l->d, seq, YAML_SEQUENCE_NODE, sect) != 0)
         return -1;
-    size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    size_t n = yx_len(seq);
     if (n == 0)
-        return ld_fail(l, seq, sect, "no levels");
+        return yx_fail(l->d, seq, sect, "no levels");
     if (!(t->v = calloc(n, sizeof *t->v)))
-        return ld_oom(l);
+        return yx_oom(l->d);
     for (size_t i = 0; i < n; i++) {
-        const yaml_node_t *e = node(l, seq->data.sequence.items.start[i]);
+        const yaml_node_t *e = yx_item(l->d, seq, i);
         struct sc_level *lv = &t->v[t->n++];
         const yaml_node_t *code = NULL, *rank = NULL, *aliases = NULL;
-        pfmt(path, "%s[%zu]", sect, i);
-        if (want_type(l, e, YAML_MAPPING_NODE, path) != 0 || check_keys(l, e, path) != 0)
+        yx_path(path, "%s[%zu]", sect, i);
+        if (yx_want_type(l->d, e, YAML_MAPPING_NODE, path) != 0 ||
+            yx_check_keys(l->d, e, path) != 0)
             return -1;
         for (yaml_node_pair_t *pr = e->data.mapping.pairs.start; pr < e->data.mapping.pairs.top;
              pr++) {
-            const yaml_node_t *k = node(l, pr->key), *v = node(l, pr->value);
-            const char *ks = kstr(k), *str;
-            pfmt(p, "%s.%s", path, ks);
+            const yaml_node_t *k = yx_node(l->d, pr->key), *v = yx_node(l->d, pr->value);
+            const char *ks = yx_key(k), *str;
+            yx_path(p, "%s.%s", path, ks);
             if (strcmp(ks, "code") == 0) {
                 code = v;
             } else if (strcmp(ks, "rank") == 0) {
@@ -458,46 +516,45 @@ static int load_levels(struct ld *l, const yaml_node_t *seq, const char *sect, s
             } else if (strcmp(ks, "aliases") == 0) {
                 aliases = v;
             } else if (strcmp(ks, "label") == 0) {
-                if (want_string(l, v, p, &str) != 0)
+                if (yx_want_string(l->d, v, p, &str) != 0)
                     return -1;
                 if (!(lv->label = strdup(str)))
-                    return ld_oom(l);
+                    return yx_oom(l->d);
             } else {
-                return ld_fail(l, k, p, "unknown key (expected code, label, rank, aliases)");
+                return yx_fail(l->d, k, p, "unknown key (expected code, label, rank, aliases)");
             }
         }
         const char *cs;
-        pfmt(p, "%s.code", path);
+        yx_path(p, "%s.code", path);
         if (!code)
-            return ld_fail(l, e, p, "missing");
-        if (want_string(l, code, p, &cs) != 0)
+            return yx_fail(l->d, e, p, "missing");
+        if (yx_want_string(l->d, code, p, &cs) != 0)
             return -1;
         if (!(lv->code = strdup(cs)))
-            return ld_oom(l);
+            return yx_oom(l->d);
         if (add_name(l, t, lv, code, p, cs) != 0)
             return -1;
-        pfmt(p, "%s.rank", path);
+        yx_path(p, "%s.rank", path);
         if (!rank)
-            return ld_fail(l, e, p, "missing");
-        if (want_int(l, rank, p, &lv->rank) != 0)
+            return yx_fail(l->d, e, p, "missing");
+        if (yx_want_int(l->d, rank, p, &lv->rank) != 0)
             return -1;
         if (lv->rank < 1)
-            return ld_fail(l, rank, p, "rank %d: ranks start at 1 (0 means unknown)", lv->rank);
+            return yx_fail(l->d, rank, p, "rank %d: ranks start at 1 (0 means unknown)", lv->rank);
         for (size_t j = 0; j + 1 < t->n; j++)
             if (t->v[j].rank == lv->rank)
-                return ld_fail(l, rank, p, "duplicate rank %d (also %s[%zu], %s)", lv->rank, sect,
-                               j, t->v[j].code);
+                return yx_fail(l->d, rank, p, "duplicate rank %d (also %s[%zu], %s)", lv->rank,
+                               sect, j, t->v[j].code);
         if (aliases) {
-            pfmt(p, "%s.aliases", path);
-            if (want_type(l, aliases, YAML_SEQUENCE_NODE, p) != 0)
+            yx_path(p, "%s.aliases", path);
+            if (yx_want_type(l->d, aliases, YAML_SEQUENCE_NODE, p) != 0)
                 return -1;
-            for (yaml_node_item_t *it = aliases->data.sequence.items.start;
-                 it < aliases->data.sequence.items.top; it++) {
-                char ap[SC_PATH_MAX];
-                const yaml_node_t *a = node(l, *it);
+            for (size_t k = 0; k < yx_len(aliases); k++) {
+                char ap[YX_PATH_MAX];
+                const yaml_node_t *a = yx_item(l->d, aliases, k);
                 const char *as;
-                pfmt(ap, "%s.aliases[%td]", path, it - aliases->data.sequence.items.start);
-                if (want_string(l, a, ap, &as) != 0)
+                yx_path(ap, "%s.aliases[%zu]", path, k);
+                if (yx_want_string(l->d, a, ap, &as) != 0)
                     return -1;
                 if (add_name(l, t, lv, a, ap, as) != 0)
                     return -1;
@@ -519,89 +576,108 @@ static const char *canon_name(const char *v)
 /* statuses: {vendor: {label: canonical}}, with a `default` vendor. */
 static int load_statuses(struct ld *l, const yaml_node_t *map)
 {
-    char path[SC_PATH_MAX], p[SC_PATH_MAX];
+    char path[YX_PATH_MAX], p[YX_PATH_MAX];
     int has_default = 0;
-    if (want_type(l, map, YAML_MAPPING_NODE, "statuses") != 0 ||
-        check_keys(l, map, "statuses") != 0)
+    if (yx_want_type(l->d, map, YAML_MAPPING_NODE, "statuses") != 0 ||
+        yx_check_keys(l->d, map, "statuses") != 0)
         return -1;
-    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    size_t n = yx_len(map);
     if (!(l->s->st = calloc(n ? n : 1, sizeof *l->s->st)))
-        return ld_oom(l);
+        return yx_oom(l->d);
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        const yaml_node_t *vk = node(l, pr->key), *vm = node(l, pr->value);
+        const yaml_node_t *vk = yx_node(l->d, pr->key), *vm = yx_node(l->d, pr->value);
         struct sc_status_map *m = &l->s->st[l->s->n_st++];
-        pfmt(path, "statuses.%s", kstr(vk));
-        if (!(m->vendor = strdup(kstr(vk))))
-            return ld_oom(l);
+        yx_path(path, "statuses.%s", yx_key(vk));
+        if (!(m->vendor = strdup(yx_key(vk))))
+            return yx_oom(l->d);
         has_default |= strcmp(m->vendor, "default") == 0;
-        if (want_type(l, vm, YAML_MAPPING_NODE, path) != 0 || check_keys(l, vm, path) != 0)
+        if (yx_want_type(l->d, vm, YAML_MAPPING_NODE, path) != 0 ||
+            yx_check_keys(l->d, vm, path) != 0)
             return -1;
-        size_t k = (size_t)(vm->data.mapping.pairs.top - vm->data.mapping.pairs.start);
+        size_t k = yx_len(vm);
         if (!(m->v = calloc(k ? k : 1, sizeof *m->v)))
-            return ld_oom(l);
+            return yx_oom(l->d);
         for (yaml_node_pair_t *e = vm->data.mapping.pairs.start; e < vm->data.mapping.pairs.top;
              e++) {
-            const yaml_node_t *lk = node(l, e->key), *lv = node(l, e->value);
-            const char *label = kstr(lk), *cv = NULL, *canon;
-            pfmt(p, "%s.%s", path, label);
-            if (want_string(l, lv, p, &cv) != 0)
+            const yaml_node_t *lk = yx_node(l->d, e->key), *lv = yx_node(l->d, e->value);
+            const char *label = yx_key(lk), *cv = NULL, *canon;
+            yx_path(p, "%s.%s", path, label);
+            if (yx_want_string(l->d, lv, p, &cv) != 0)
                 return -1;
             if (!(canon = canon_name(cv)))
-                return ld_fail(l, lv, p,
+                return yx_fail(l->d, lv, p,
                                "\"%s\" is not a canonical status (not_started, in_progress, "
                                "score_pending, completed, needs_review, expired, unknown)",
                                cv);
             char *key = normdup(label);
             if (!key || key[0] == '\0') {
                 free(key);
-                return ld_fail(l, lk, p, "label is empty or too long");
+                return yx_fail(l->d, lk, p, "label is empty or too long");
             }
             if (status_find(m, key)) {
                 free(key);
-                return ld_fail(l, lk, p, "duplicate label (labels are case-insensitive)");
+                return yx_fail(l->d, lk, p, "duplicate label (labels are case-insensitive)");
             }
             m->v[m->n].key = key;
             m->v[m->n].canon = canon;
             if (!(m->v[m->n++].label = strdup(label)))
-                return ld_oom(l);
+                return yx_oom(l->d);
         }
     }
     if (!has_default)
-        return ld_fail(l, map, "statuses.default", "missing (shared by all vendors)");
+        return yx_fail(l->d, map, "statuses.default", "missing (shared by all vendors)");
     return 0;
 }
 
-/* score_scales: {vendor: {type: {name, min, max, linear}}}. */
+/* score_scales: {vendor: {type: {name, min, max, linear, text, empty_means}}}. */
 static int load_scale(struct ld *l, const yaml_node_t *e, const char *path, struct sc_scale *sc)
 {
-    char p[SC_PATH_MAX];
+    char p[YX_PATH_MAX];
     int got_min = 0, got_max = 0, got_lin = 0;
-    if (want_type(l, e, YAML_MAPPING_NODE, path) != 0 || check_keys(l, e, path) != 0)
+    if (yx_want_type(l->d, e, YAML_MAPPING_NODE, path) != 0 || yx_check_keys(l->d, e, path) != 0)
         return -1;
     for (yaml_node_pair_t *pr = e->data.mapping.pairs.start; pr < e->data.mapping.pairs.top; pr++) {
-        const yaml_node_t *k = node(l, pr->key), *v = node(l, pr->value);
-        const char *ks = kstr(k), *str;
-        pfmt(p, "%s.%s", path, ks);
+        const yaml_node_t *k = yx_node(l->d, pr->key), *v = yx_node(l->d, pr->value);
+        const char *ks = yx_key(k), *str;
+        yx_path(p, "%s.%s", path, ks);
         if (strcmp(ks, "name") == 0) {
-            if (want_string(l, v, p, &str) != 0)
+            if (yx_want_string(l->d, v, p, &str) != 0)
                 return -1;
             if (!(sc->name = strdup(str)))
-                return ld_oom(l);
+                return yx_oom(l->d);
         } else if (strcmp(ks, "min") == 0) {
-            if (want_number(l, v, p, &sc->min) != 0)
+            if (yx_want_number(l->d, v, p, &sc->min) != 0)
                 return -1;
             got_min = 1;
         } else if (strcmp(ks, "max") == 0) {
-            if (want_number(l, v, p, &sc->max) != 0)
+            if (yx_want_number(l->d, v, p, &sc->max) != 0)
                 return -1;
             got_max = 1;
         } else if (strcmp(ks, "linear") == 0) {
-            if (want_bool(l, v, p, &sc->linear) != 0)
+            if (yx_want_bool(l->d, v, p, &sc->linear) != 0)
                 return -1;
             got_lin = 1;
+        } else if (strcmp(ks, "text") == 0) {
+            /* what a value that is not a number means on this scale */
+            if (yx_want_string(l->d, v, p, &str) != 0)
+                return -1;
+            if (strcmp(str, "placement") == 0)
+                sc->text = SC_TEXT_PLACEMENT;
+            else if (strcmp(str, "personality") == 0)
+                sc->text = SC_TEXT_PERSONALITY;
+            else
+                return yx_fail(l->d, v, p, "expected placement or personality, got \"%s\"", str);
+        } else if (strcmp(ks, "empty_means") == 0) {
+            if (yx_want_string(l->d, v, p, &str) != 0)
+                return -1;
+            if (strcmp(str, "not_done") != 0)
+                return yx_fail(l->d, v, p, "expected not_done, got \"%s\"", str);
+            sc->empty_not_done = 1;
         } else {
-            return ld_fail(l, k, p, "unknown key (expected name, min, max, linear)");
+            static const char *const keys[] = {"name", "min",         "max", "linear",
+                                               "text", "empty_means", NULL};
+            return yx_unknown_key(l->d, k, p, keys);
         }
     }
     const char *missing = !sc->name  ? "name"
@@ -610,101 +686,92 @@ static int load_scale(struct ld *l, const yaml_node_t *e, const char *path, stru
                           : !got_lin ? "linear"
                                      : NULL;
     if (missing) {
-        pfmt(p, "%s.%s", path, missing);
-        return ld_fail(l, e, p, "missing");
+        yx_path(p, "%s.%s", path, missing);
+        return yx_fail(l->d, e, p, "missing");
     }
     if (!(sc->min < sc->max)) {
-        pfmt(p, "%s.max", path);
-        return ld_fail(l, e, p, "max %g must be greater than min %g", sc->max, sc->min);
+        yx_path(p, "%s.max", path);
+        return yx_fail(l->d, e, p, "max %g must be greater than min %g", sc->max, sc->min);
     }
     return 0;
 }
 
 static int load_score_scales(struct ld *l, const yaml_node_t *map)
 {
-    char path[SC_PATH_MAX], p[SC_PATH_MAX];
-    if (want_type(l, map, YAML_MAPPING_NODE, "score_scales") != 0 ||
-        check_keys(l, map, "score_scales") != 0)
+    char path[YX_PATH_MAX], p[YX_PATH_MAX];
+    if (yx_want_type(l->d, map, YAML_MAPPING_NODE, "score_scales") != 0 ||
+        yx_check_keys(l->d, map, "score_scales") != 0)
         return -1;
     size_t total = 0;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        const yaml_node_t *vm = node(l, pr->value);
-        pfmt(path, "score_scales.%s", kstr(node(l, pr->key)));
-        if (want_type(l, vm, YAML_MAPPING_NODE, path) != 0 || check_keys(l, vm, path) != 0)
+        const yaml_node_t *vm = yx_node(l->d, pr->value);
+        yx_path(path, "score_scales.%s", yx_key(yx_node(l->d, pr->key)));
+        if (yx_want_type(l->d, vm, YAML_MAPPING_NODE, path) != 0 ||
+            yx_check_keys(l->d, vm, path) != 0)
             return -1;
-        total += (size_t)(vm->data.mapping.pairs.top - vm->data.mapping.pairs.start);
+        total += yx_len(vm);
     }
     if (!(l->s->sc = calloc(total ? total : 1, sizeof *l->s->sc)))
-        return ld_oom(l);
+        return yx_oom(l->d);
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        const char *vendor = kstr(node(l, pr->key));
-        const yaml_node_t *vm = node(l, pr->value);
+        const char *vendor = yx_key(yx_node(l->d, pr->key));
+        const yaml_node_t *vm = yx_node(l->d, pr->value);
         size_t first = l->s->n_sc;
         for (yaml_node_pair_t *e = vm->data.mapping.pairs.start; e < vm->data.mapping.pairs.top;
              e++) {
-            const yaml_node_t *tk = node(l, e->key);
+            const yaml_node_t *tk = yx_node(l->d, e->key);
             struct sc_scale *sc = &l->s->sc[l->s->n_sc++];
-            pfmt(p, "score_scales.%s.%s", vendor, kstr(tk));
+            yx_path(p, "score_scales.%s.%s", vendor, yx_key(tk));
             if (!(sc->vendor = strdup(vendor)))
-                return ld_oom(l);
-            if (!(sc->type_label = strdup(kstr(tk))))
-                return ld_oom(l);
-            sc->type = normdup(kstr(tk));
+                return yx_oom(l->d);
+            if (!(sc->type_label = strdup(yx_key(tk))))
+                return yx_oom(l->d);
+            sc->type = normdup(yx_key(tk));
             if (!sc->type || sc->type[0] == '\0')
-                return ld_fail(l, tk, p, "assessment type is empty or too long");
+                return yx_fail(l->d, tk, p, "assessment type is empty or too long");
             for (size_t j = first; j + 1 < l->s->n_sc; j++)
                 if (strcmp(l->s->sc[j].type, sc->type) == 0)
-                    return ld_fail(l, tk, p, "duplicate assessment type (case-insensitive)");
-            if (load_scale(l, node(l, e->value), p, sc) != 0)
+                    return yx_fail(l->d, tk, p, "duplicate assessment type (case-insensitive)");
+            if (load_scale(l, yx_node(l->d, e->value), p, sc) != 0)
                 return -1;
         }
     }
     return 0;
 }
 
-/* cepa_levels: {level name: CEFR code}; the codes must be in `cefr`. */
-static int load_cepa_levels(struct ld *l, const yaml_node_t *map)
+/* <name>_levels: {level name: CEFR code}; the codes must be in `cefr`. */
+static int load_name_table(struct ld *l, const yaml_node_t *map, const char *sect,
+                           struct sc_name_table *t)
 {
-    char p[SC_PATH_MAX];
-    if (want_type(l, map, YAML_MAPPING_NODE, "cepa_levels") != 0 ||
-        check_keys(l, map, "cepa_levels") != 0)
+    char p[YX_PATH_MAX];
+    if (!(t->name = strdup(sect)))
+        return yx_oom(l->d);
+    if (yx_want_type(l->d, map, YAML_MAPPING_NODE, sect) != 0 ||
+        yx_check_keys(l->d, map, sect) != 0)
         return -1;
-    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
-    if (!(l->s->cepa = calloc(n ? n : 1, sizeof *l->s->cepa)))
-        return ld_oom(l);
-    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *k = node(l, pr->key), *v = node(l, pr->value);
+    if (!(t->v = calloc(yx_len(map) ? yx_len(map) : 1, sizeof *t->v)))
+        return yx_oom(l->d);
+    yaml_node_t *k, *v;
+    for (size_t i = 0; yx_pair(l->d, map, i, &k, &v) == 0; i++) {
         const char *code;
-        struct sc_name_level *e = &l->s->cepa[l->s->n_cepa++];
-        pfmt(p, "cepa_levels.%s", kstr(k));
-        if (want_string(l, v, p, &code) != 0)
+        struct sc_name_level *e = &t->v[t->n++];
+        yx_path(p, "%s.%s", sect, yx_key(k));
+        if (yx_want_string(l->d, v, p, &code) != 0)
             return -1;
-        e->key = normdup(kstr(k));
+        e->key = normdup(yx_key(k));
         if (!e->key || e->key[0] == '\0')
-            return ld_fail(l, k, p, "level name is empty or too long");
-        for (size_t j = 0; j + 1 < l->s->n_cepa; j++)
-            if (strcmp(l->s->cepa[j].key, e->key) == 0)
-                return ld_fail(l, k, p, "duplicate level name (case-insensitive)");
+            return yx_fail(l->d, k, p, "level name is empty or too long");
+        for (size_t j = 0; j + 1 < t->n; j++)
+            if (strcmp(t->v[j].key, e->key) == 0)
+                return yx_fail(l->d, k, p, "duplicate level name (case-insensitive)");
         if (!(e->cefr = strdup(code)))
-            return ld_oom(l);
+            return yx_oom(l->d);
         if (sc_parse_levels(&l->s->cefr, code, &e->lo, &e->hi) != 0)
-            return ld_fail(l, v, p, "\"%s\" is not a CEFR level in the cefr table", code);
+            return yx_fail(l->d, v, p, "\"%s\" is not a CEFR level in the cefr table", code);
     }
     return 0;
-}
-
-/* Sequence/mapping sizes, for the allocations below. */
-static size_t seq_len(const yaml_node_t *n)
-{
-    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-static size_t map_len(const yaml_node_t *n)
-{
-    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 }
 
 /* A single CEFR level ("B2+"), not a range: tables map to one level. */
@@ -712,50 +779,12 @@ static int want_cefr(struct ld *l, const yaml_node_t *n, const char *path, int *
 {
     const char *v;
     int lo, hi;
-    if (want_string(l, n, path, &v) != 0)
+    if (yx_want_string(l->d, n, path, &v) != 0)
         return -1;
     if (sc_parse_levels(&l->s->cefr, v, &lo, &hi) != 0 || lo != hi)
-        return ld_fail(l, n, path, "\"%s\" is not a CEFR level in the cefr table", v);
+        return yx_fail(l->d, n, path, "\"%s\" is not a CEFR level in the cefr table", v);
     *rank = lo;
     return 0;
-}
-
-/* Looks up the keys of a flow mapping like {actfl: .., cefr: ..}: every key
- * must be one of names[]; vals[i] receives the value node (or NULL). */
-static int take_keys(struct ld *l, const yaml_node_t *e, const char *path, const char *const *names,
-                     const yaml_node_t **vals)
-{
-    char p[SC_PATH_MAX], list[SC_PATH_MAX] = "";
-    size_t n = 0;
-    if (want_type(l, e, YAML_MAPPING_NODE, path) != 0 || check_keys(l, e, path) != 0)
-        return -1;
-    for (n = 0; names[n]; n++) {
-        vals[n] = NULL;
-        size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s", n ? ", " : "", names[n]);
-    }
-    for (yaml_node_pair_t *pr = e->data.mapping.pairs.start; pr < e->data.mapping.pairs.top; pr++) {
-        const char *ks = kstr(node(l, pr->key));
-        size_t i;
-        for (i = 0; names[i] && strcmp(names[i], ks) != 0; i++)
-            ;
-        if (!names[i]) {
-            pfmt(p, "%s.%s", path, ks);
-            return ld_fail(l, node(l, pr->key), p, "unknown key (expected %s)", list);
-        }
-        vals[i] = node(l, pr->value);
-    }
-    return 0;
-}
-
-static int need(struct ld *l, const yaml_node_t *e, const yaml_node_t *v, const char *path,
-                const char *key)
-{
-    char p[SC_PATH_MAX];
-    if (v)
-        return 0;
-    pfmt(p, "%s.%s", path, key);
-    return ld_fail(l, e, p, "missing");
 }
 
 /* actfl_cefr: {receptive: [...], productive: [...]}, rows {actfl, cefr, code}. */
@@ -763,56 +792,56 @@ static int load_actfl_cefr(struct ld *l, const yaml_node_t *map)
 {
     static const char *const groups[] = {"receptive", "productive"};
     static const char *const keys[] = {"actfl", "cefr", "code", NULL};
-    char path[SC_PATH_MAX], p[SC_PATH_MAX];
-    if (want_type(l, map, YAML_MAPPING_NODE, "actfl_cefr") != 0 ||
-        check_keys(l, map, "actfl_cefr") != 0)
+    char path[YX_PATH_MAX], p[YX_PATH_MAX];
+    if (yx_want_type(l->d, map, YAML_MAPPING_NODE, "actfl_cefr") != 0 ||
+        yx_check_keys(l->d, map, "actfl_cefr") != 0)
         return -1;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        const yaml_node_t *gk = node(l, pr->key), *seq = node(l, pr->value);
-        int g = strcmp(kstr(gk), groups[0]) == 0   ? SC_RECEPTIVE
-                : strcmp(kstr(gk), groups[1]) == 0 ? SC_PRODUCTIVE
-                                                   : -1;
-        pfmt(path, "actfl_cefr.%s", kstr(gk));
+        const yaml_node_t *gk = yx_node(l->d, pr->key), *seq = yx_node(l->d, pr->value);
+        int g = strcmp(yx_key(gk), groups[0]) == 0   ? SC_RECEPTIVE
+                : strcmp(yx_key(gk), groups[1]) == 0 ? SC_PRODUCTIVE
+                                                     : -1;
+        yx_path(path, "actfl_cefr.%s", yx_key(gk));
         if (g < 0)
-            return ld_fail(l, gk, path, "unknown key (expected receptive, productive)");
-        if (want_type(l, seq, YAML_SEQUENCE_NODE, path) != 0)
+            return yx_fail(l->d, gk, path, "unknown key (expected receptive, productive)");
+        if (yx_want_type(l->d, seq, YAML_SEQUENCE_NODE, path) != 0)
             return -1;
         struct sc_xgroup *xg = &l->s->xw[g];
-        if (!(xg->v = calloc(seq_len(seq) ? seq_len(seq) : 1, sizeof *xg->v)))
-            return ld_oom(l);
-        for (size_t i = 0; i < seq_len(seq); i++) {
-            const yaml_node_t *e = node(l, seq->data.sequence.items.start[i]), *v[3];
+        if (!(xg->v = calloc(yx_len(seq) ? yx_len(seq) : 1, sizeof *xg->v)))
+            return yx_oom(l->d);
+        for (size_t i = 0; i < yx_len(seq); i++) {
+            const yaml_node_t *e = yx_item(l->d, seq, i), *v[3];
             const char *actfl, *sub;
             struct sc_xwalk *x = &xg->v[xg->n++];
-            pfmt(p, "%s[%zu]", path, i);
-            if (take_keys(l, e, p, keys, v) != 0 || need(l, e, v[0], p, "actfl") != 0 ||
-                need(l, e, v[1], p, "cefr") != 0)
+            yx_path(p, "%s[%zu]", path, i);
+            if (yx_take_keys(l->d, e, p, keys, v) != 0 || yx_need(l->d, e, v[0], p, "actfl") != 0 ||
+                yx_need(l->d, e, v[1], p, "cefr") != 0)
                 return -1;
-            char q[SC_PATH_MAX];
-            pfmt(q, "%s.actfl", p);
+            char q[YX_PATH_MAX];
+            yx_path(q, "%s.actfl", p);
             int lo, hi;
-            if (want_string(l, v[0], q, &actfl) != 0)
+            if (yx_want_string(l->d, v[0], q, &actfl) != 0)
                 return -1;
             if (sc_parse_levels(&l->s->actfl, actfl, &lo, &hi) != 0 || lo != hi)
-                return ld_fail(l, v[0], q, "\"%s\" is not a level in the actfl table", actfl);
+                return yx_fail(l->d, v[0], q, "\"%s\" is not a level in the actfl table", actfl);
             x->actfl = lo;
             for (size_t j = 0; j + 1 < xg->n; j++)
                 if (xg->v[j].actfl == lo)
-                    return ld_fail(l, v[0], q, "duplicate ACTFL level \"%s\"", actfl);
-            pfmt(q, "%s.cefr", p);
-            if (want_string(l, v[1], q, &sub) != 0)
+                    return yx_fail(l->d, v[0], q, "duplicate ACTFL level \"%s\"", actfl);
+            yx_path(q, "%s.cefr", p);
+            if (yx_want_string(l->d, v[1], q, &sub) != 0)
                 return -1;
             if (!(x->sub = strdup(sub)))
-                return ld_oom(l);
-            pfmt(q, "%s.code", p);
+                return yx_oom(l->d);
+            yx_path(q, "%s.code", p);
             /* "0" is ACTFL's "no CEFR rating": it must not name a level. */
             if (strcmp(sub, "0") == 0) {
-                if (v[2] && !is_null(v[2]))
-                    return ld_fail(l, v[2], q, "a \"0\" cell (no CEFR rating) takes no code");
+                if (v[2] && !yx_is_null(v[2]))
+                    return yx_fail(l->d, v[2], q, "a \"0\" cell (no CEFR rating) takes no code");
                 x->cefr = 0;
             } else {
-                if (need(l, e, v[2], p, "code") != 0 || want_cefr(l, v[2], q, &x->cefr) != 0)
+                if (yx_need(l->d, e, v[2], p, "code") != 0 || want_cefr(l, v[2], q, &x->cefr) != 0)
                     return -1;
             }
         }
@@ -837,18 +866,18 @@ static int load_range(struct ld *l, const yaml_node_t *n, const char *path, doub
 {
     static const char *const keys[] = {"min", "max", NULL};
     const yaml_node_t *v[2];
-    char p[SC_PATH_MAX];
-    if (take_keys(l, n, path, keys, v) != 0 || need(l, n, v[0], path, "min") != 0 ||
-        need(l, n, v[1], path, "max") != 0)
+    char p[YX_PATH_MAX];
+    if (yx_take_keys(l->d, n, path, keys, v) != 0 || yx_need(l->d, n, v[0], path, "min") != 0 ||
+        yx_need(l->d, n, v[1], path, "max") != 0)
         return -1;
-    pfmt(p, "%s.min", path);
-    if (want_number(l, v[0], p, lo) != 0)
+    yx_path(p, "%s.min", path);
+    if (yx_want_number(l->d, v[0], p, lo) != 0)
         return -1;
-    pfmt(p, "%s.max", path);
-    if (want_number(l, v[1], p, hi) != 0)
+    yx_path(p, "%s.max", path);
+    if (yx_want_number(l->d, v[1], p, hi) != 0)
         return -1;
     if (!(*lo < *hi))
-        return ld_fail(l, v[1], p, "max %g must be greater than min %g", *hi, *lo);
+        return yx_fail(l->d, v[1], p, "max %g must be greater than min %g", *hi, *lo);
     return 0;
 }
 
@@ -858,74 +887,74 @@ static int load_test_skill(struct ld *l, const yaml_node_t *e, const char *path,
     static const char *const keys[] = {"scale", "levels", "unpublished", NULL};
     static const char *const cut_keys[] = {"cefr", "min", "max", NULL};
     const yaml_node_t *v[3];
-    char p[SC_PATH_MAX], q[SC_PATH_MAX];
-    if (take_keys(l, e, path, keys, v) != 0 || need(l, e, v[0], path, "scale") != 0 ||
-        need(l, e, v[1], path, "levels") != 0)
+    char p[YX_PATH_MAX], q[YX_PATH_MAX];
+    if (yx_take_keys(l->d, e, path, keys, v) != 0 || yx_need(l->d, e, v[0], path, "scale") != 0 ||
+        yx_need(l->d, e, v[1], path, "levels") != 0)
         return -1;
-    pfmt(p, "%s.scale", path);
+    yx_path(p, "%s.scale", path);
     if (load_range(l, v[0], p, &t->smin, &t->smax) != 0)
         return -1;
-    pfmt(p, "%s.levels", path);
-    if (want_type(l, v[1], YAML_SEQUENCE_NODE, p) != 0)
+    yx_path(p, "%s.levels", path);
+    if (yx_want_type(l->d, v[1], YAML_SEQUENCE_NODE, p) != 0)
         return -1;
-    if (seq_len(v[1]) == 0)
-        return ld_fail(l, v[1], p, "no levels");
-    if (!(t->v = calloc(seq_len(v[1]), sizeof *t->v)))
-        return ld_oom(l);
-    for (size_t i = 0; i < seq_len(v[1]); i++) {
-        const yaml_node_t *c = node(l, v[1]->data.sequence.items.start[i]), *cv[3];
+    if (yx_len(v[1]) == 0)
+        return yx_fail(l->d, v[1], p, "no levels");
+    if (!(t->v = calloc(yx_len(v[1]), sizeof *t->v)))
+        return yx_oom(l->d);
+    for (size_t i = 0; i < yx_len(v[1]); i++) {
+        const yaml_node_t *c = yx_item(l->d, v[1], i), *cv[3];
         struct sc_cut *cut = &t->v[t->n++];
-        pfmt(p, "%s.levels[%zu]", path, i);
-        if (take_keys(l, c, p, cut_keys, cv) != 0 || need(l, c, cv[0], p, "cefr") != 0 ||
-            need(l, c, cv[1], p, "min") != 0)
+        yx_path(p, "%s.levels[%zu]", path, i);
+        if (yx_take_keys(l->d, c, p, cut_keys, cv) != 0 ||
+            yx_need(l->d, c, cv[0], p, "cefr") != 0 || yx_need(l->d, c, cv[1], p, "min") != 0)
             return -1;
-        pfmt(q, "%s.cefr", p);
+        yx_path(q, "%s.cefr", p);
         if (want_cefr(l, cv[0], q, &cut->rank) != 0)
             return -1;
-        pfmt(q, "%s.min", p);
-        if (want_number(l, cv[1], q, &cut->min) != 0)
+        yx_path(q, "%s.min", p);
+        if (yx_want_number(l->d, cv[1], q, &cut->min) != 0)
             return -1;
         if (cut->min < t->smin || cut->min > t->smax)
-            return ld_fail(l, cv[1], q, "%g is outside the scale [%g, %g]", cut->min, t->smin,
+            return yx_fail(l->d, cv[1], q, "%g is outside the scale [%g, %g]", cut->min, t->smin,
                            t->smax);
         cut->max = NAN;
         if (cv[2]) {
-            pfmt(q, "%s.max", p);
-            if (want_number(l, cv[2], q, &cut->max) != 0)
+            yx_path(q, "%s.max", p);
+            if (yx_want_number(l->d, cv[2], q, &cut->max) != 0)
                 return -1;
             if (cut->max < cut->min || cut->max > t->smax)
-                return ld_fail(l, cv[2], q, "%g must lie between min %g and the scale max %g",
+                return yx_fail(l->d, cv[2], q, "%g must lie between min %g and the scale max %g",
                                cut->max, cut->min, t->smax);
         }
         for (size_t j = 0; j + 1 < t->n; j++)
             if (t->v[j].rank == cut->rank || t->v[j].min == cut->min)
-                return ld_fail(l, c, p, "duplicate level or cut score (also %s.levels[%zu])", path,
-                               j);
+                return yx_fail(l->d, c, p, "duplicate level or cut score (also %s.levels[%zu])",
+                               path, j);
     }
     qsort(t->v, t->n, sizeof *t->v, cmp_cut_desc);
     /* A higher cut must mean a higher level, or lookups would contradict the table. */
-    pfmt(p, "%s.levels", path);
+    yx_path(p, "%s.levels", path);
     for (size_t j = 0; j + 1 < t->n; j++)
         if (t->v[j].rank < t->v[j + 1].rank)
-            return ld_fail(l, v[1], p,
+            return yx_fail(l->d, v[1], p,
                            "levels must rise with the cut score (%g -> rank %d, %g -> "
                            "rank %d)",
                            t->v[j + 1].min, t->v[j + 1].rank, t->v[j].min, t->v[j].rank);
-    if (v[2] && !is_null(v[2])) {
-        pfmt(p, "%s.unpublished", path);
-        if (want_type(l, v[2], YAML_SEQUENCE_NODE, p) != 0)
+    if (v[2] && !yx_is_null(v[2])) {
+        yx_path(p, "%s.unpublished", path);
+        if (yx_want_type(l->d, v[2], YAML_SEQUENCE_NODE, p) != 0)
             return -1;
-        if (!(t->unpub = calloc(seq_len(v[2]) ? seq_len(v[2]) : 1, sizeof *t->unpub)))
-            return ld_oom(l);
-        for (size_t i = 0; i < seq_len(v[2]); i++) {
-            const yaml_node_t *u = node(l, v[2]->data.sequence.items.start[i]);
+        if (!(t->unpub = calloc(yx_len(v[2]) ? yx_len(v[2]) : 1, sizeof *t->unpub)))
+            return yx_oom(l->d);
+        for (size_t i = 0; i < yx_len(v[2]); i++) {
+            const yaml_node_t *u = yx_item(l->d, v[2], i);
             int r;
-            pfmt(q, "%s[%zu]", p, i);
+            yx_path(q, "%s[%zu]", p, i);
             if (want_cefr(l, u, q, &r) != 0)
                 return -1;
             for (size_t j = 0; j < t->n; j++)
                 if (t->v[j].rank == r)
-                    return ld_fail(l, u, q, "level has a published cut in levels");
+                    return yx_fail(l->d, u, q, "level has a published cut in levels");
             t->unpub[t->n_unpub++] = r;
         }
         qsort(t->unpub, t->n_unpub, sizeof *t->unpub, cmp_int);
@@ -938,79 +967,88 @@ static int load_tests(struct ld *l, const yaml_node_t *map, const char *test)
 {
     static const char *const skills[] = {"reading", "listening", "speaking",
                                          "writing", "total",     "overall"};
-    char path[SC_PATH_MAX];
-    if (want_type(l, map, YAML_MAPPING_NODE, test) != 0 || check_keys(l, map, test) != 0)
+    char path[YX_PATH_MAX];
+    if (yx_want_type(l->d, map, YAML_MAPPING_NODE, test) != 0 ||
+        yx_check_keys(l->d, map, test) != 0)
         return -1;
-    struct sc_test *nt = realloc(l->s->tests, (l->s->n_tests + map_len(map) + 1) * sizeof *nt);
+    struct sc_test *nt = realloc(l->s->tests, (l->s->n_tests + yx_len(map) + 1) * sizeof *nt);
     if (!nt)
-        return ld_oom(l);
+        return yx_oom(l->d);
     l->s->tests = nt;
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        const yaml_node_t *k = node(l, pr->key);
-        const char *sk = kstr(k);
+        const yaml_node_t *k = yx_node(l->d, pr->key);
+        const char *sk = yx_key(k);
         size_t i;
-        pfmt(path, "%s.%s", test, sk);
+        yx_path(path, "%s.%s", test, sk);
         for (i = 0; i < 6 && strcmp(skills[i], sk) != 0; i++)
             ;
         if (i == 6)
-            return ld_fail(l, k, path,
+            return yx_fail(l->d, k, path,
                            "unknown skill (expected reading, listening, speaking, writing, total, "
                            "overall)");
         struct sc_test *t = &l->s->tests[l->s->n_tests++];
         memset(t, 0, sizeof *t);
         t->test = test;
         if (!(t->skill = strdup(sk)))
-            return ld_oom(l);
-        if (load_test_skill(l, node(l, pr->value), path, t) != 0)
+            return yx_oom(l->d);
+        if (load_test_skill(l, yx_node(l->d, pr->value), path, t) != 0)
             return -1;
     }
     return 0;
 }
 
-/* cepa_scores: [{min, max, level, cefr}], ascending and consistent with cepa_levels. */
-static int load_cepa_scores(struct ld *l, const yaml_node_t *seq)
+/* <name>_scores: [{min, max, level, cefr}], ascending; where <name>_levels
+ * exists, every level name both tables use must map to the same CEFR. */
+static int load_band_table(struct ld *l, const yaml_node_t *seq, const char *sect,
+                           struct sc_band_table *t)
 {
     static const char *const keys[] = {"min", "max", "level", "cefr", NULL};
-    char p[SC_PATH_MAX], q[SC_PATH_MAX];
-    if (want_type(l, seq, YAML_SEQUENCE_NODE, "cepa_scores") != 0)
+    char p[YX_PATH_MAX], q[YX_PATH_MAX];
+    char lname[YX_PATH_MAX];
+    if (!(t->name = strdup(sect)))
+        return yx_oom(l->d);
+    if (yx_want_type(l->d, seq, YAML_SEQUENCE_NODE, sect) != 0)
         return -1;
-    if (!(l->s->cepa_sc = calloc(seq_len(seq) ? seq_len(seq) : 1, sizeof *l->s->cepa_sc)))
-        return ld_oom(l);
-    for (size_t i = 0; i < seq_len(seq); i++) {
-        const yaml_node_t *e = node(l, seq->data.sequence.items.start[i]), *v[4];
-        struct sc_cepa_score *c = &l->s->cepa_sc[l->s->n_cepa_sc++];
+    /* the sibling table: "x_scores" -> "x_levels" */
+    yx_path(lname, "%.*s_levels", (int)(strlen(sect) - strlen("_scores")), sect);
+    const struct sc_name_table *names = sc_name_table(l->s, lname);
+    if (!(t->v = calloc(yx_len(seq) ? yx_len(seq) : 1, sizeof *t->v)))
+        return yx_oom(l->d);
+    for (size_t i = 0; i < yx_len(seq); i++) {
+        const yaml_node_t *e = yx_item(l->d, seq, i), *v[4];
+        struct sc_band *c = &t->v[t->n++];
         const char *level;
-        pfmt(p, "cepa_scores[%zu]", i);
-        if (take_keys(l, e, p, keys, v) != 0)
+        yx_path(p, "%s[%zu]", sect, i);
+        if (yx_take_keys(l->d, e, p, keys, v) != 0)
             return -1;
         for (size_t j = 0; keys[j]; j++)
-            if (need(l, e, v[j], p, keys[j]) != 0)
+            if (yx_need(l->d, e, v[j], p, keys[j]) != 0)
                 return -1;
-        pfmt(q, "%s.min", p);
-        if (want_number(l, v[0], q, &c->min) != 0)
+        yx_path(q, "%s.min", p);
+        if (yx_want_number(l->d, v[0], q, &c->min) != 0)
             return -1;
-        pfmt(q, "%s.max", p);
-        if (want_number(l, v[1], q, &c->max) != 0)
+        yx_path(q, "%s.max", p);
+        if (yx_want_number(l->d, v[1], q, &c->max) != 0)
             return -1;
         if (c->max < c->min)
-            return ld_fail(l, v[1], q, "max %g is below min %g", c->max, c->min);
-        pfmt(q, "%s.min", p);
-        if (i > 0 && !(c->min > l->s->cepa_sc[i - 1].max))
-            return ld_fail(l, v[0], q, "%g overlaps the row above (rows go up, lowest first)",
+            return yx_fail(l->d, v[1], q, "max %g is below min %g", c->max, c->min);
+        yx_path(q, "%s.min", p);
+        if (i > 0 && !(c->min > t->v[i - 1].max))
+            return yx_fail(l->d, v[0], q, "%g overlaps the row above (rows go up, lowest first)",
                            c->min);
-        pfmt(q, "%s.level", p);
-        if (want_string(l, v[2], q, &level) != 0)
+        yx_path(q, "%s.level", p);
+        if (yx_want_string(l->d, v[2], q, &level) != 0)
             return -1;
         if (!(c->level = strdup(level)))
-            return ld_oom(l);
-        pfmt(q, "%s.cefr", p);
+            return yx_oom(l->d);
+        yx_path(q, "%s.cefr", p);
         if (want_cefr(l, v[3], q, &c->rank) != 0)
             return -1;
-        /* Two tables from one vendor page must not disagree. */
-        const struct sc_name_level *nl = sc_cepa_level(l->s, level);
+        /* Two tables from one publisher's page must not disagree. */
+        const struct sc_name_level *nl = sc_name_find(names, level);
         if (nl && (nl->lo != c->rank || nl->hi != c->rank))
-            return ld_fail(l, v[3], q, "\"%s\" is %s in cepa_levels", level, nl->cefr);
+            return yx_fail(l->d, v[3], q, "\"%s\" is %s in %s", level, nl->cefr, lname);
     }
     return 0;
 }
@@ -1034,10 +1072,10 @@ static int want_date(struct ld *l, const yaml_node_t *n, const char *path, int64
                      char txt[11])
 {
     const char *v;
-    if (want_string(l, n, path, &v) != 0)
+    if (yx_want_string(l->d, n, path, &v) != 0)
         return -1;
     if (parse_date(v, out) != 0)
-        return ld_fail(l, n, path, "expected a date YYYY-MM-DD, got \"%s\"", v);
+        return yx_fail(l->d, n, path, "expected a date YYYY-MM-DD, got \"%s\"", v);
     memcpy(txt, v, 11);
     return 0;
 }
@@ -1047,57 +1085,57 @@ static int load_pass_marks(struct ld *l, const yaml_node_t *seq)
 {
     static const char *const keys[] = {
         "vendor", "assessment_type", "pass_mark", "valid_from", "valid_until", "note", NULL};
-    char p[SC_PATH_MAX], q[SC_PATH_MAX];
-    if (want_type(l, seq, YAML_SEQUENCE_NODE, "pass_marks") != 0)
+    char p[YX_PATH_MAX], q[YX_PATH_MAX];
+    if (yx_want_type(l->d, seq, YAML_SEQUENCE_NODE, "pass_marks") != 0)
         return -1;
-    if (!(l->s->pass = calloc(seq_len(seq) ? seq_len(seq) : 1, sizeof *l->s->pass)))
-        return ld_oom(l);
-    for (size_t i = 0; i < seq_len(seq); i++) {
-        const yaml_node_t *e = node(l, seq->data.sequence.items.start[i]), *v[6];
+    if (!(l->s->pass = calloc(yx_len(seq) ? yx_len(seq) : 1, sizeof *l->s->pass)))
+        return yx_oom(l->d);
+    for (size_t i = 0; i < yx_len(seq); i++) {
+        const yaml_node_t *e = yx_item(l->d, seq, i), *v[6];
         struct sc_pass *pm = &l->s->pass[l->s->n_pass++];
         const char *vendor, *type, *note = NULL;
-        pfmt(p, "pass_marks[%zu]", i);
-        if (take_keys(l, e, p, keys, v) != 0)
+        yx_path(p, "pass_marks[%zu]", i);
+        if (yx_take_keys(l->d, e, p, keys, v) != 0)
             return -1;
         for (size_t j = 0; j < 3; j++)
-            if (need(l, e, v[j], p, keys[j]) != 0)
+            if (yx_need(l->d, e, v[j], p, keys[j]) != 0)
                 return -1;
-        pfmt(q, "%s.vendor", p);
-        if (want_string(l, v[0], q, &vendor) != 0)
+        yx_path(q, "%s.vendor", p);
+        if (yx_want_string(l->d, v[0], q, &vendor) != 0)
             return -1;
-        pfmt(q, "%s.assessment_type", p);
-        if (want_string(l, v[1], q, &type) != 0)
+        yx_path(q, "%s.assessment_type", p);
+        if (yx_want_string(l->d, v[1], q, &type) != 0)
             return -1;
         if (!(pm->vendor = strdup(vendor)) || !(pm->type_label = strdup(type)))
-            return ld_oom(l);
+            return yx_oom(l->d);
         if (!(pm->type = normdup(type)) || !pm->type[0])
-            return ld_fail(l, v[1], q, "assessment type is empty or too long");
-        pfmt(q, "%s.pass_mark", p);
-        if (want_number(l, v[2], q, &pm->mark) != 0)
+            return yx_fail(l->d, v[1], q, "assessment type is empty or too long");
+        yx_path(q, "%s.pass_mark", p);
+        if (yx_want_number(l->d, v[2], q, &pm->mark) != 0)
             return -1;
         pm->from = INT64_MIN;
         pm->until = INT64_MAX;
-        pfmt(q, "%s.valid_from", p);
+        yx_path(q, "%s.valid_from", p);
         if (v[3] && want_date(l, v[3], q, &pm->from, pm->from_s) != 0)
             return -1;
-        pfmt(q, "%s.valid_until", p);
+        yx_path(q, "%s.valid_until", p);
         if (v[4] && want_date(l, v[4], q, &pm->until, pm->until_s) != 0)
             return -1;
         if (!(pm->from < pm->until))
-            return ld_fail(l, v[4], q, "must be after valid_from");
-        pfmt(q, "%s.note", p);
-        if (v[5] && want_string(l, v[5], q, &note) != 0)
+            return yx_fail(l->d, v[4], q, "must be after valid_from");
+        yx_path(q, "%s.note", p);
+        if (v[5] && yx_want_string(l->d, v[5], q, &note) != 0)
             return -1;
         /* Overlapping rows would make the answer depend on file order. */
         for (size_t j = 0; j + 1 < l->s->n_pass; j++) {
             const struct sc_pass *o = &l->s->pass[j];
             if (strcmp(o->vendor, pm->vendor) == 0 && strcmp(o->type, pm->type) == 0 &&
                 o->from < pm->until && pm->from < o->until)
-                return ld_fail(l, e, p, "overlaps the dates of pass_marks[%zu]", j);
+                return yx_fail(l->d, e, p, "overlaps the dates of pass_marks[%zu]", j);
         }
         size_t n = strlen(vendor) + strlen(type) + (note ? strlen(note) : 0) + 96;
         if (!(pm->rule = malloc(n)))
-            return ld_oom(l);
+            return yx_oom(l->d);
         snprintf(pm->rule, n, "pass_marks: %s %s >= %g%s%s%s%s%s%s%s", vendor, type, pm->mark,
                  pm->from_s[0] ? " from " : "", pm->from_s, pm->until_s[0] ? " until " : "",
                  pm->until_s, note ? " (" : "", note ? note : "", note ? ")" : "");
@@ -1105,92 +1143,235 @@ static int load_pass_marks(struct ld *l, const yaml_node_t *seq)
     return 0;
 }
 
-static const char *const sc_sections[] = {
-    "cefr",      "actfl", "statuses", "score_scales", "cepa_levels", "cepa_scores", "actfl_cefr",
-    "toefl_ibt", "ielts", "toeic",    "pass_marks",   "sources",     NULL,
+/* Top-level sections with fixed names, in load order; tables named
+ * <name>_levels and <name>_scores come in addition. */
+enum {
+    S_CEFR,
+    S_ACTFL,
+    S_STATUSES,
+    S_SCORE_SCALES,
+    S_ACTFL_CEFR,
+    S_TOEFL,
+    S_IELTS,
+    S_TOEIC,
+    S_PASS,
+    S_VENDOR_LEVELS,
+    S_SOURCES,
+    S_N
 };
+/* In enum order, then the two table kinds (for the unknown-key message). */
+static const char *const sc_sections[] = {
+    "cefr",      "actfl",         "statuses",      "score_scales", "actfl_cefr",
+    "toefl_ibt", "ielts",         "toeic",         "pass_marks",   "vendor_levels",
+    "sources",   "<name>_levels", "<name>_scores", NULL,
+};
+
+static int is_section(const char *name)
+{
+    for (size_t i = 0; i < S_N; i++)
+        if (strcmp(sc_sections[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* A top-level "x_levels" / "x_scores" table with a non-empty x (not one of
+ * the fixed sections, though vendor_levels ends the same way). */
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcmp(s + n - k, suffix) == 0 && !is_section(s);
+}
+
+static int is_table(const struct scales *s, const char *name)
+{
+    for (size_t i = 0; i < S_N; i++)
+        if (i != S_SOURCES && strcmp(sc_sections[i], name) == 0)
+            return 1;
+    return sc_name_table(s, name) || sc_band_table(s, name);
+}
 
 /* sources: {section: citation}. */
 static int load_sources(struct ld *l, const yaml_node_t *map)
 {
-    char p[SC_PATH_MAX];
-    if (want_type(l, map, YAML_MAPPING_NODE, "sources") != 0 || check_keys(l, map, "sources") != 0)
+    char p[YX_PATH_MAX];
+    yaml_node_t *k, *v;
+    if (yx_check_keys(l->d, map, "sources") != 0)
         return -1;
-    if (!(l->s->src = calloc(map_len(map) ? map_len(map) : 1, sizeof *l->s->src)))
-        return ld_oom(l);
-    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *k = node(l, pr->key);
-        const char *ks = kstr(k), *text;
-        size_t i;
-        pfmt(p, "sources.%s", ks);
-        for (i = 0; sc_sections[i] && strcmp(sc_sections[i], ks) != 0; i++)
-            ;
-        if (!sc_sections[i] || strcmp(ks, "sources") == 0)
-            return ld_fail(l, k, p, "not a table of this file");
-        if (want_string(l, node(l, pr->value), p, &text) != 0)
+    if (!(l->s->src = calloc(yx_len(map) ? yx_len(map) : 1, sizeof *l->s->src)))
+        return yx_oom(l->d);
+    for (size_t i = 0; yx_pair(l->d, map, i, &k, &v) == 0; i++) {
+        const char *ks = yx_key(k), *text;
+        yx_path(p, "sources.%s", ks);
+        if (!is_table(l->s, ks))
+            return yx_fail(l->d, k, p, "not a table of this file");
+        if (yx_want_string(l->d, v, p, &text) != 0)
             return -1;
         struct sc_source *src = &l->s->src[l->s->n_src++];
         if (!(src->table = strdup(ks)) || !(src->text = strdup(text)))
-            return ld_oom(l);
+            return yx_oom(l->d);
+    }
+    return 0;
+}
+
+/* An SQL table name export may use: it becomes an identifier in refdata's
+ * DELETE and COPY, so only ref_[a-z0-9_]+, and none of the fixed tables. */
+static int sql_table_ok(const char *t)
+{
+    static const char *const fixed[] = {"ref_cefr_levels",    "ref_actfl_levels",
+                                        "ref_actfl_cefr",     "ref_test_cefr",
+                                        "ref_status_map",     "ref_score_scales",
+                                        "ref_pass_marks",     "ref_sources",
+                                        "ref_scales_version", NULL};
+    size_t n = strlen(t);
+    if (n <= 4 || n > 63 || strncmp(t, "ref_", 4) != 0)
+        return 0;
+    for (size_t i = 4; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+            return 0;
+    for (size_t i = 0; fixed[i]; i++)
+        if (strcmp(fixed[i], t) == 0)
+            return 0;
+    return 1;
+}
+
+/* vendor_levels: {vendor: {label, level_names, score_bands, sql_table}}. */
+static int load_vendor_levels(struct ld *l, const yaml_node_t *map)
+{
+    static const char *const keys[] = {"label", "level_names", "score_bands", "sql_table", NULL};
+    char path[YX_PATH_MAX], q[YX_PATH_MAX];
+    yaml_node_t *k, *e;
+    if (yx_check_keys(l->d, map, "vendor_levels") != 0)
+        return -1;
+    if (!(l->s->vl = calloc(yx_len(map) ? yx_len(map) : 1, sizeof *l->s->vl)))
+        return yx_oom(l->d);
+    for (size_t i = 0; yx_pair(l->d, map, i, &k, &e) == 0; i++) {
+        struct sc_vendor_levels *vl = &l->s->vl[l->s->n_vl++];
+        const yaml_node_t *v[4];
+        const char *str;
+        yx_path(path, "vendor_levels.%s", yx_key(k));
+        if (!(vl->vendor = strdup(yx_key(k))))
+            return yx_oom(l->d);
+        if (yx_take_keys(l->d, e, path, keys, v) != 0)
+            return -1;
+        yx_path(q, "%s.label", path);
+        if (v[0] && yx_want_string(l->d, v[0], q, &str) != 0)
+            return -1;
+        if (!(vl->label = strdup(v[0] ? str : vl->vendor)))
+            return yx_oom(l->d);
+        yx_path(q, "%s.level_names", path);
+        if (v[1]) {
+            if (yx_want_string(l->d, v[1], q, &str) != 0)
+                return -1;
+            if (!(vl->names = sc_name_table(l->s, str)))
+                return yx_fail(l->d, v[1], q,
+                               "no level-name table \"%s\" (a <name>_levels section)", str);
+        }
+        yx_path(q, "%s.score_bands", path);
+        if (v[2]) {
+            if (yx_want_string(l->d, v[2], q, &str) != 0)
+                return -1;
+            if (!(vl->bands = sc_band_table(l->s, str)))
+                return yx_fail(l->d, v[2], q,
+                               "no score-band table \"%s\" (a <name>_scores section)", str);
+        }
+        if (!vl->names && !vl->bands)
+            return yx_fail(l->d, e, path, "names neither level_names nor score_bands");
+        yx_path(q, "%s.sql_table", path);
+        if (v[3]) {
+            if (yx_want_string(l->d, v[3], q, &str) != 0)
+                return -1;
+            if (!vl->bands)
+                return yx_fail(l->d, v[3], q, "needs score_bands (the rows it holds)");
+            if (!sql_table_ok(str))
+                return yx_fail(l->d, v[3], q,
+                               "\"%s\" is not a name for a score-band table (ref_[a-z0-9_]+, not "
+                               "a fixed reference table)",
+                               str);
+            if (!(vl->sql_table = strdup(str)))
+                return yx_oom(l->d);
+            /* the band table is shared; one SQL table for it, whoever names it */
+            struct sc_band_table *bt = (struct sc_band_table *)vl->bands;
+            if (bt->sql_table && strcmp(bt->sql_table, vl->sql_table) != 0)
+                return yx_fail(l->d, v[3], q, "%s is already exported to %s", bt->name,
+                               bt->sql_table);
+            for (size_t j = 0; j < l->s->n_bands; j++)
+                if (&l->s->bands[j] != bt && l->s->bands[j].sql_table &&
+                    strcmp(l->s->bands[j].sql_table, vl->sql_table) == 0)
+                    return yx_fail(l->d, v[3], q, "%s already holds %s", vl->sql_table,
+                                   l->s->bands[j].name);
+            bt->sql_table = vl->sql_table;
+        }
     }
     return 0;
 }
 
 static int load_doc(struct ld *l)
 {
-    const yaml_node_t *root = yaml_document_get_root_node(l->doc);
-    const yaml_node_t *v[12] = {NULL};
+    const yaml_node_t *root = yx_root(l->d);
+    const yaml_node_t *v[S_N] = {NULL};
+    yaml_node_t *k, *val;
+    size_t n_names = 0, n_bands = 0;
     if (!root)
-        return err_set(l->err, SS_ECONFIG, "%s: empty document", l->file);
-    if (want_type(l, root, YAML_MAPPING_NODE, "(top level)") != 0 ||
-        check_keys(l, root, "(top level)") != 0)
+        return err_set(l->d->err, SS_ECONFIG, "%s: empty document", l->d->file);
+    if (yx_want_type(l->d, root, YAML_MAPPING_NODE, "(top level)") != 0 ||
+        yx_check_keys(l->d, root, "(top level)") != 0)
         return -1;
-    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *k = node(l, pr->key);
-        const char *ks = kstr(k);
-        size_t i;
-        for (i = 0; sc_sections[i] && strcmp(sc_sections[i], ks) != 0; i++)
+    for (size_t i = 0; yx_pair(l->d, root, i, &k, &val) == 0; i++) {
+        const char *ks = yx_key(k);
+        size_t j;
+        for (j = 0; j < S_N && strcmp(sc_sections[j], ks) != 0; j++)
             ;
-        if (!sc_sections[i])
-            return ld_fail(l, k, ks,
-                           "unknown key (expected cefr, actfl, statuses, score_scales, "
-                           "cepa_levels, cepa_scores, actfl_cefr, toefl_ibt, ielts, toeic, "
-                           "pass_marks, sources)");
-        v[i] = node(l, pr->value);
+        if (j < S_N)
+            v[j] = val;
+        else if (has_suffix(ks, "_levels"))
+            n_names++;
+        else if (has_suffix(ks, "_scores"))
+            n_bands++;
+        else
+            return yx_unknown_key(l->d, k, ks, sc_sections);
     }
+    /* Sized once: vendor_levels keeps pointers into these arrays. */
+    if (!(l->s->names = calloc(n_names ? n_names : 1, sizeof *l->s->names)) ||
+        !(l->s->bands = calloc(n_bands ? n_bands : 1, sizeof *l->s->bands)))
+        return yx_oom(l->d);
     /* Section by section, so a broken table is reported before a missing one;
      * the levels first, since every other table refers to them. */
-    if (!v[0])
-        return ld_fail(l, root, "cefr", "missing");
-    if (load_levels(l, v[0], "cefr", &l->s->cefr) != 0)
+    if (!v[S_CEFR])
+        return yx_fail(l->d, root, "cefr", "missing");
+    if (load_levels(l, v[S_CEFR], "cefr", &l->s->cefr) != 0)
         return -1;
-    if (!v[1])
-        return ld_fail(l, root, "actfl", "missing");
-    if (load_levels(l, v[1], "actfl", &l->s->actfl) != 0)
+    if (!v[S_ACTFL])
+        return yx_fail(l->d, root, "actfl", "missing");
+    if (load_levels(l, v[S_ACTFL], "actfl", &l->s->actfl) != 0)
         return -1;
-    if (!v[2])
-        return ld_fail(l, root, "statuses", "missing");
-    if (load_statuses(l, v[2]) != 0)
+    if (!v[S_STATUSES])
+        return yx_fail(l->d, root, "statuses", "missing");
+    if (load_statuses(l, v[S_STATUSES]) != 0)
         return -1;
-    if (v[3] && load_score_scales(l, v[3]) != 0)
+    if (v[S_SCORE_SCALES] && load_score_scales(l, v[S_SCORE_SCALES]) != 0)
         return -1;
-    if (v[4] && load_cepa_levels(l, v[4]) != 0)
+    /* level-name tables before score-band tables, which are checked against them */
+    for (size_t i = 0; yx_pair(l->d, root, i, &k, &val) == 0; i++)
+        if (has_suffix(yx_key(k), "_levels") &&
+            load_name_table(l, val, yx_key(k), &l->s->names[l->s->n_names++]) != 0)
+            return -1;
+    for (size_t i = 0; yx_pair(l->d, root, i, &k, &val) == 0; i++)
+        if (has_suffix(yx_key(k), "_scores") &&
+            load_band_table(l, val, yx_key(k), &l->s->bands[l->s->n_bands++]) != 0)
+            return -1;
+    if (v[S_ACTFL_CEFR] && load_actfl_cefr(l, v[S_ACTFL_CEFR]) != 0)
         return -1;
-    if (v[5] && load_cepa_scores(l, v[5]) != 0)
+    if (v[S_TOEFL] && load_tests(l, v[S_TOEFL], "toefl_ibt") != 0)
         return -1;
-    if (v[6] && load_actfl_cefr(l, v[6]) != 0)
+    if (v[S_IELTS] && load_tests(l, v[S_IELTS], "ielts") != 0)
         return -1;
-    if (v[7] && load_tests(l, v[7], "toefl_ibt") != 0)
+    if (v[S_TOEIC] && load_tests(l, v[S_TOEIC], "toeic") != 0)
         return -1;
-    if (v[8] && load_tests(l, v[8], "ielts") != 0)
+    if (v[S_PASS] && load_pass_marks(l, v[S_PASS]) != 0)
         return -1;
-    if (v[9] && load_tests(l, v[9], "toeic") != 0)
+    if (v[S_VENDOR_LEVELS] && load_vendor_levels(l, v[S_VENDOR_LEVELS]) != 0)
         return -1;
-    if (v[10] && load_pass_marks(l, v[10]) != 0)
-        return -1;
-    if (v[11] && load_sources(l, v[11]) != 0)
+    if (v[S_SOURCES] && load_sources(l, v[S_SOURCES]) != 0)
         return -1;
     return 0;
 }
@@ -1227,16 +1408,6 @@ int sc_test_lookup(const struct sc_test *t, double v, int *lo, int *hi, const st
         break;
     }
     return 0;
-}
-
-const struct sc_cepa_score *sc_cepa_score(const struct scales *s, double v)
-{
-    if (s->n_cepa_sc == 0 || !(v >= s->cepa_sc[0].min && v <= s->cepa_sc[s->n_cepa_sc - 1].max))
-        return NULL;
-    for (size_t i = s->n_cepa_sc; i-- > 0;)
-        if (v >= s->cepa_sc[i].min)
-            return &s->cepa_sc[i];
-    return NULL;
 }
 
 const struct sc_xwalk *sc_xwalk_find(const struct scales *s, int group, int actfl_rank)
@@ -1283,41 +1454,26 @@ static int digest(const char *data, size_t len, char out[13], struct ss_err *err
 static int load_buf(const char *data, size_t len, const char *name, struct scales **out,
                     struct ss_err *err)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    int have_parser = 0, have_doc = 0, rc = -1;
+    struct yx_doc d;
+    int rc = -1;
     struct scales *s = calloc(1, sizeof *s);
-    struct ld l = {name, &doc, s, err};
+    struct ld l = {&d, s};
 
     *out = NULL;
+    memset(&d, 0, sizeof d);
     if (!s) {
         err_set(err, SS_ENOMEM, "%s: out of memory loading the scales", name);
         goto out;
     }
-    if (!yaml_parser_initialize(&parser)) {
-        err_set(err, SS_ENOMEM, "%s: cannot initialise the YAML parser", name);
+    if (yx_load_string(&d, data, len, name, err) != 0)
         goto out;
-    }
-    have_parser = 1;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        err_set(err, SS_ECONFIG, "%s:%lu: %s%s%s", name,
-                (unsigned long)parser.problem_mark.line + 1,
-                parser.problem ? parser.problem : "YAML syntax error", parser.context ? " " : "",
-                parser.context ? parser.context : "");
-        goto out;
-    }
-    have_doc = 1;
     if (load_doc(&l) != 0 || digest(data, len, s->version, err) != 0)
         goto out;
     *out = s;
     s = NULL;
     rc = 0;
 out:
-    if (have_doc)
-        yaml_document_delete(&doc);
-    if (have_parser)
-        yaml_parser_delete(&parser);
+    yx_doc_free(&d);
     scales_free(s);
     return rc;
 }
@@ -1329,33 +1485,12 @@ int scales_load_string(const char *yaml, const char *name, struct scales **out, 
 
 int scales_load(const char *path, struct scales **out, struct ss_err *err)
 {
-    FILE *f = NULL;
     char *buf = NULL;
     size_t len = 0;
-    int rc = -1;
-
     *out = NULL;
-    if (!(f = fopen(path, "rb"))) {
-        err_set(err, SS_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!(buf = malloc(SC_FILE_MAX + 1))) {
-        err_set(err, SS_ENOMEM, "%s: out of memory reading the scales", path);
-        goto out;
-    }
-    len = fread(buf, 1, SC_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        err_set(err, SS_EIO, "%s: read error", path);
-        goto out;
-    }
-    if (len > SC_FILE_MAX) {
-        err_set(err, SS_ETOOBIG, "%s: larger than %d bytes", path, SC_FILE_MAX);
-        goto out;
-    }
-    rc = load_buf(buf, len, path, out, err);
-out:
-    if (f)
-        fclose(f);
+    if (yx_read_file(path, SC_FILE_MAX, &buf, &len, err) != 0)
+        return -1;
+    int rc = load_buf(buf, len, path, out, err);
     free(buf);
     return rc;
 }

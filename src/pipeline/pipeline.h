@@ -1,8 +1,8 @@
 /* pipeline: extract -> normalise -> load for each selected vendor account
  * and stream. One rate limiter and one HTTP client per account (the vendor
  * limits are per account), one sync_runs row per stream, and the checkpoint
- * committed with each batch it covers. A failing stream is recorded and the
- * others still run. */
+ * committed with each batch it covers (sink.h). A failing stream is recorded
+ * and the others still run. */
 #ifndef SS_PIPELINE_H
 #define SS_PIPELINE_H
 
@@ -24,13 +24,16 @@ struct sync_request {
 
 struct sync_summary {
     int streams_ok;
-    int streams_failed;
+    int streams_failed; /* streams, or accounts that failed before any stream ran */
     int interrupted;
+    long commits; /* transactions committed (batches and checkpoints), all streams */
     struct run_stats total;
 };
 
-/* Returns 0 if every stream finished, -1 if any failed (err holds the last
- * failure; sum says how many). Borrowed: cfg, db, sc. */
+/* Syncs every selected account of every selected vendor; an account that
+ * fails (refused key, vendor down, busy) is logged and the others still run.
+ * Returns 0 if every stream finished, -1 if any failed (err holds the last
+ * failure; sum says how many and what was committed). Borrowed: cfg, db, sc. */
 int pipeline_sync(const struct config *cfg, struct db *db, const struct scales *sc,
                   const struct sync_request *rq, struct sync_summary *sum, struct ss_err *err);
 

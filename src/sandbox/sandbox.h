@@ -44,6 +44,9 @@ int sandbox_start(const struct sandbox_opts *o, struct sandbox **out,
                   struct ss_err *err) SS_MUSTCHECK;
 int sandbox_port(const struct sandbox *sb);
 void sandbox_stop(struct sandbox *sb);
+/* Prints each vendor part's routes, admin endpoints and rate limits (for
+ * `scoresync sandbox --help`); f is a FILE *. */
+void sandbox_print_vendors(void *f);
 
 /* The API key the sandbox accepts for an account: "sandbox-<account>". */
 #define SANDBOX_KEY_PREFIX "sandbox-"

@@ -190,6 +190,18 @@ static int is_truenorth(int assessment)
     return assessment <= SB_AS_ES_SPEAKING;
 }
 
+/* A sum of three uniforms: scores bunch in the middle, as real ones do. */
+static uint16_t gen_score(uint64_t key, uint32_t i, int assessment)
+{
+    uint64_t s = sb_hash3(key, K_SCORE, i);
+    if (is_truenorth(assessment)) {
+        unsigned v = (unsigned)(s % 34 + (s >> 16) % 34 + (s >> 32) % 34);
+        return (uint16_t)(v > 100 ? 100 : v);
+    }
+    unsigned v = (unsigned)(s % 334 + (s >> 16) % 334 + (s >> 32) % 334);
+    return (uint16_t)(v > 1000 ? 1000 : v);
+}
+
 /* Fills everything about report i except the times that depend on order. */
 static void gen_report(uint64_t key, const struct months *mo, uint32_t i, uint32_t user,
                        double p_bad, struct sb_report *r)
@@ -210,15 +222,7 @@ static void gen_report(uint64_t key, const struct months *mo, uint32_t i, uint32
                 : rs < 96 ? SB_ST_SCORE_PENDING
                           : SB_ST_NEEDS_REVIEW;
     if (r->status == SB_ST_COMPLETED) {
-        uint64_t s = sb_hash3(key, K_SCORE, i);
-        /* A sum of three uniforms: scores bunch in the middle, as real ones do. */
-        if (is_truenorth(r->assessment)) {
-            unsigned v = (unsigned)(s % 34 + (s >> 16) % 34 + (s >> 32) % 34);
-            r->score = (uint16_t)(v > 100 ? 100 : v);
-        } else {
-            unsigned v = (unsigned)(s % 334 + (s >> 16) % 334 + (s >> 32) % 334);
-            r->score = (uint16_t)(v > 1000 ? 1000 : v);
-        }
+        r->score = gen_score(key, i, r->assessment);
         if (p_bad > 0) {
             uint64_t hb = sb_hash3(key, K_BAD, i);
             if (unit(hb) < p_bad) {
@@ -401,6 +405,7 @@ void sb_data_free(struct sb_dataset *ds)
     free(ds->by_user);
     free(ds->by_assigned);
     free(ds->uid_index);
+    free(ds->by_started);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -418,18 +423,72 @@ size_t sb_data_completed_bound(const struct sb_dataset *ds, int64_t us, int stri
     return lo;
 }
 
-size_t sb_data_assigned_bound(const struct sb_dataset *ds, int64_t us, int strict)
+/* Binary search over an index of positions sorted by the started time (or
+ * else the assigned time). */
+static size_t index_bound(const struct sb_dataset *ds, const uint32_t *idx, size_t n, int started,
+                          int64_t us, int strict)
 {
-    size_t lo = 0, hi = ds->nreports;
+    size_t lo = 0, hi = idx ? n : 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int64_t v = ds->reports[ds->by_assigned[mid]].assigned / SB_TICKS_PER_US;
+        const struct sb_report *r = &ds->reports[idx[mid]];
+        int64_t v = (started ? r->started : r->assigned) / SB_TICKS_PER_US;
         if (strict ? v <= us : v < us)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+size_t sb_data_assigned_bound(const struct sb_dataset *ds, int64_t us, int strict)
+{
+    return index_bound(ds, ds->by_assigned, ds->nreports, 0, us, strict);
+}
+
+int sb_data_index_started(struct sb_dataset *ds, struct ss_err *err)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < ds->nreports; k++)
+        n += ds->reports[k].started != SB_NONE;
+    struct apos *ap = calloc(n ? n : 1, sizeof *ap);
+    uint32_t *idx = calloc(n ? n : 1, sizeof *idx);
+    if (!ap || !idx) {
+        free(ap);
+        free(idx);
+        return err_set(err, SS_ENOMEM, "out of memory indexing %zu reports", ds->nreports);
+    }
+    size_t j = 0;
+    for (size_t k = 0; k < ds->nreports; k++) {
+        if (ds->reports[k].started == SB_NONE)
+            continue;
+        ap[j].t = ds->reports[k].started;
+        ap[j].pos = (uint32_t)k;
+        j++;
+    }
+    /* Ties (same tick) break by position, which is deterministic too. */
+    qsort(ap, n, sizeof *ap, cmp_apos);
+    for (size_t k = 0; k < n; k++)
+        idx[k] = ap[k].pos;
+    free(ap);
+    free(ds->by_started);
+    ds->by_started = idx;
+    ds->nstarted = n;
+    return 0;
+}
+
+size_t sb_data_started_bound(const struct sb_dataset *ds, int64_t us, int strict)
+{
+    return index_bound(ds, ds->by_started, ds->nstarted, 1, us, strict);
+}
+
+void sb_data_complete(struct sb_dataset *ds, size_t pos, int64_t completed)
+{
+    struct sb_report *r = &ds->reports[pos];
+    r->status = SB_ST_COMPLETED;
+    r->score = gen_score(ds->key, r->index, r->assessment);
+    r->bad = SB_BAD_NONE;
+    r->completed = completed;
 }
 
 long sb_data_find_user_id(const struct sb_dataset *ds, const char *user_id)

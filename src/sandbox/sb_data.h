@@ -9,6 +9,12 @@
  * the range into windows (clients parse to microseconds) sees each report
  * exactly once.
  *
+ * Reports without a completed time (NotStarted, InProgress) follow, sorted
+ * by assigned time. sb_data_index_started() adds an index by started time
+ * for APIs whose only date filter is the start (TrueNorth 2020q1), and
+ * sb_data_complete() finishes an InProgress report in place (it keeps its
+ * position, so completed-time windows do not see it: only for such APIs).
+ *
  * Ownership: sb_data_generate() fills a caller-owned struct sb_dataset whose
  * arrays are released by sb_data_free(). */
 #ifndef SS_SB_DATA_H
@@ -87,6 +93,9 @@ struct sb_dataset {
     size_t ncompleted;     /* reports[0, ncompleted) have a completed time, ascending */
     uint32_t *by_user;     /* report positions grouped by user, ascending within */
     uint32_t *by_assigned; /* report positions by assigned time */
+    uint32_t *by_started;  /* positions of reports with a start time, by started
+                              time then generation index; NULL until indexed */
+    size_t nstarted;
     struct sb_user *users;
     size_t nusers;
     struct sb_uid_entry *uid_index; /* sorted by h, for userId look-ups */
@@ -101,6 +110,13 @@ void sb_data_free(struct sb_dataset *ds);
 size_t sb_data_completed_bound(const struct sb_dataset *ds, int64_t us, int strict);
 /* First position in by_assigned whose assigned time (us) is >= us / > us. */
 size_t sb_data_assigned_bound(const struct sb_dataset *ds, int64_t us, int strict);
+/* Builds by_started (about 0.15 s per million reports). */
+int sb_data_index_started(struct sb_dataset *ds, struct ss_err *err) SS_MUSTCHECK;
+/* First position in by_started whose started time (us) is >= us / > us. */
+size_t sb_data_started_bound(const struct sb_dataset *ds, int64_t us, int strict);
+/* The report at `pos` becomes Completed at `completed` (ticks) with the score
+ * its index derives, as if it had been generated so. */
+void sb_data_complete(struct sb_dataset *ds, size_t pos, int64_t completed);
 
 /* User by userId / uniqueIdentifier; -1 if none. */
 long sb_data_find_user_id(const struct sb_dataset *ds, const char *user_id);

@@ -1,9 +1,11 @@
 /* sandbox server: libmicrohttpd with a thread per connection. Everything
- * vendor-neutral lives here: routing by prefix, Bearer auth, the rate limits
- * (a sliding log of accepted request times per vendor and account), fault
- * injection from a seeded PRNG, and the /_sandbox/ admin endpoints. Shared
- * mutable state (logs, PRNGs, counters) is under one mutex; vendor data is
- * read-only after init, so handlers run in parallel. */
+ * vendor-neutral lives here: routing by prefix, calling the vendor's auth
+ * hook, the rate limits (one sliding-window limiter from http/ratelimit per
+ * vendor and account, with the windows the vendor declares), fault injection
+ * from a seeded PRNG, and the /_sandbox/ admin endpoints. Shared mutable
+ * state (limiters, PRNGs, counters) is under one mutex; vendor data is
+ * read-only after init (or locked by the vendor), so handlers run in
+ * parallel. */
 #include "sandbox.h"
 
 #include <arpa/inet.h>
@@ -18,27 +20,28 @@
 #include <time.h>
 
 #include "../core/clock.h"
+#include "../core/jsonw.h"
 #include "../core/log.h"
+#include "../http/ratelimit.h"
 #include "sb_data.h"
 #include "sb_vendor.h"
 
 /* The vendors the sandbox serves: one line per vendor. */
 static const struct sb_vendor *const sb_vendors[] = {
     &sb_emmersion_vendor,
+    &sb_truenorth_vendor,
 };
 #define SB_NVENDORS (sizeof sb_vendors / sizeof sb_vendors[0])
 
-/* The documented limits (TrueNorth/Emmersion): 5 per second, 2,000 per 20 minutes. */
-#define SB_LIMIT_SHORT    5
-#define SB_LIMIT_SHORT_US 1000000LL
-#define SB_LIMIT_LONG     2000
-#define SB_LIMIT_LONG_US  (1200LL * 1000000)
-#define SB_MAX_LOG        4000000L /* ring entries per account: caps rate_scale */
-#define SB_UNLIMITED_LOG  4096     /* ring kept without limits, for peak stats */
+#define SB_MAX_LIMIT     4000000L /* requests per window after scaling: caps rate_scale */
+#define SB_UNLIMITED_LOG 4096     /* requests remembered without limits, for peak stats */
+#define SB_PEAK_SPAN_US  1000000LL
 
+/* One vendor and account. */
 struct sb_acct {
-    int64_t *log; /* ring of accepted request times (us), oldest at head */
-    size_t cap, head, len;
+    /* The vendor's scaled windows; without limits a 1 s window of
+     * SB_UNLIMITED_LOG that only records, so peak_1s is still measured. */
+    struct rate_limiter *rl;
     uint64_t rng;
     int storm_left;
     long accepted, rate_limited, injected_429, injected_5xx, slow, truncated, malformed;
@@ -54,7 +57,9 @@ struct sandbox {
     void *vstate[SB_NVENDORS];
     struct sb_acct *acct; /* [vendor * naccounts + account] */
     pthread_mutex_t lock;
-    long limit_short, limit_long;
+    /* Each vendor's windows scaled by rate_scale. */
+    struct rl_window win[SB_NVENDORS][SB_MAX_WINDOWS];
+    size_t nwin[SB_NVENDORS];
     int port;
     const struct ss_clock *clock;
 };
@@ -73,40 +78,31 @@ struct verdict {
 
 /* ---- helpers shared with vendor files ---------------------------------------- */
 
-int sb_json_str(struct buf *b, const char *s)
+const char *sb_param(const struct sb_params *p, const char *name)
 {
-    if (!s)
-        return buf_append(b, "null", 4, NULL);
-    if (buf_append(b, "\"", 1, NULL) != 0)
+    return p && p->get ? p->get(p->ctx, name) : NULL;
+}
+
+int sb_account_by_key(const struct sb_auth_req *r, const char *key)
+{
+    size_t pl = strlen(SANDBOX_KEY_PREFIX);
+    if (!key || strncmp(key, SANDBOX_KEY_PREFIX, pl) != 0)
         return -1;
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        const char *e = NULL;
-        if (*p == '"')
-            e = "\\\"";
-        else if (*p == '\\')
-            e = "\\\\";
-        else if (*p == '\n')
-            e = "\\n";
-        else if (*p == '\t')
-            e = "\\t";
-        else if (*p == '\r')
-            e = "\\r";
-        else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            e = esc;
-        }
-        if (!e)
-            continue;
-        if (buf_append(b, run, (size_t)((const char *)p - run), NULL) != 0 ||
-            buf_append(b, e, strlen(e), NULL) != 0)
-            return -1;
-        run = (const char *)p + 1;
-    }
-    if (buf_append(b, run, strlen(run), NULL) != 0 || buf_append(b, "\"", 1, NULL) != 0)
+    for (size_t i = 0; i < r->naccounts; i++)
+        if (strcmp(r->accounts[i], key + pl) == 0)
+            return (int)i;
+    return -1;
+}
+
+int sb_auth_bearer(const struct sb_auth_req *r)
+{
+    const char *h = sb_param(&r->header, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return -1;
-    return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return sb_account_by_key(r, h);
 }
 
 void sb_resp_error(struct sb_resp *resp, int status, const char *msg)
@@ -114,8 +110,15 @@ void sb_resp_error(struct sb_resp *resp, int status, const char *msg)
     buf_reset(&resp->body);
     resp->status = status;
     resp->content_type = "application/json; charset=utf-8";
-    if (buf_append(&resp->body, "{\"errors\":[", 11, NULL) != 0 || sb_json_str(&resp->body, msg) ||
-        buf_append(&resp->body, "]}", 2, NULL) != 0)
+    struct jsonw w;
+    jw_init(&w, &resp->body);
+    jw_open(&w, '{');
+    jw_key(&w, "errors");
+    jw_open(&w, '[');
+    jw_str(&w, msg);
+    jw_close(&w, ']');
+    jw_close(&w, '}');
+    if (w.failed)
         buf_reset(&resp->body);
 }
 
@@ -159,50 +162,30 @@ static double rng_unit(uint64_t *s)
     return (double)(rng_next(s) >> 11) * 0x1.0p-53;
 }
 
-static int64_t log_nth_newest(const struct sb_acct *a, size_t k) /* k = 1 is the newest */
+static int limits_on(const struct sandbox *sb, size_t vi)
 {
-    return a->log[(a->head + a->len - k) % a->cap];
+    return !sb->o.no_limits && sb->nwin[vi] > 0;
 }
 
-/* Time (us) until one more request fits under `limit` per `span_us`, or 0. A
- * span is closed at both ends, the strictest reading: requests at t and at
- * t + span fall in the same span. */
-static int64_t wait_for(const struct sb_acct *a, long limit, int64_t span_us, int64_t now)
-{
-    if ((long)a->len < limit)
-        return 0;
-    int64_t t = log_nth_newest(a, (size_t)limit);
-    return now - t <= span_us ? t + span_us + 1 - now : 0;
-}
-
-static void admit(struct sandbox *sb, struct sb_acct *a, struct verdict *v)
+static void admit(struct sandbox *sb, size_t vi, struct sb_acct *a, struct verdict *v)
 {
     const struct sandbox_faults *f = &sb->o.faults;
     memset(v, 0, sizeof *v);
     pthread_mutex_lock(&sb->lock);
     int64_t now = sb->clock->now_us(sb->clock->ctx);
-    if (!sb->o.no_limits) {
-        int64_t w1 = wait_for(a, sb->limit_short, SB_LIMIT_SHORT_US, now);
-        int64_t w2 = wait_for(a, sb->limit_long, SB_LIMIT_LONG_US, now);
-        int64_t w = w1 > w2 ? w1 : w2;
+    if (limits_on(sb, vi)) {
+        int64_t w = rl_try_acquire(a->rl, now);
         if (w > 0) {
             a->rate_limited++;
             v->status = 429;
-            v->retry_after = (long)((w + 999999) / 1000000);
+            v->retry_after = rl_retry_after_s(w);
             goto out;
         }
+    } else {
+        rl_record(a->rl, now);
     }
-    /* Accepted: into the log (the oldest entry falls out when full). */
-    if (a->len == a->cap) {
-        a->head = (a->head + 1) % a->cap;
-        a->len--;
-    }
-    a->log[(a->head + a->len) % a->cap] = now;
-    a->len++;
     a->accepted++;
-    long in_span = 0;
-    for (size_t k = 1; k <= a->len && now - log_nth_newest(a, k) <= SB_LIMIT_SHORT_US; k++)
-        in_span++;
+    long in_span = (long)rl_count_recent(a->rl, now, SB_PEAK_SPAN_US);
     if (in_span > a->peak_1s)
         a->peak_1s = in_span;
 
@@ -263,7 +246,7 @@ static void short_free(void *cls)
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct sb_resp *resp, long retry_after,
-                                 int truncate)
+                                 int truncate, const char *challenge)
 {
     struct MHD_Response *r = NULL;
     size_t len = resp->body.len;
@@ -295,8 +278,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct sb_resp *resp,
         snprintf(ra, sizeof ra, "%ld", retry_after > 0 ? retry_after : 1);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
-    if (resp->status == 401)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return rc;
@@ -314,38 +297,60 @@ static int find_account(const struct sandbox *sb, const char *name)
 
 static void admin_stats(struct sandbox *sb, struct sb_resp *resp)
 {
-    struct buf *b = &resp->body;
-    int bad = 0;
-    bad |= buf_append(b, "{", 1, NULL);
+    struct jsonw w;
+    jw_init(&w, &resp->body);
+    jw_open(&w, '{');
     pthread_mutex_lock(&sb->lock);
     for (size_t v = 0; v < SB_NVENDORS; v++) {
-        bad |= buf_appendf(b, NULL, "%s", v ? "," : "") < 0;
-        bad |= sb_json_str(b, sb_vendors[v]->name);
-        bad |= buf_append(b, ":{", 2, NULL);
+        jw_key(&w, sb_vendors[v]->name);
+        jw_open(&w, '{');
         for (size_t i = 0; i < sb->naccounts; i++) {
             const struct sb_acct *a = &sb->acct[v * sb->naccounts + i];
-            bad |= buf_appendf(b, NULL, "%s", i ? "," : "") < 0;
-            bad |= sb_json_str(b, sb->accounts[i]);
-            bad |= buf_appendf(b, NULL,
-                               ":{\"accepted\":%ld,\"sent_429\":%ld,\"rate_limited\":%ld,"
-                               "\"injected_429\":%ld,\"injected_5xx\":%ld,\"slow\":%ld,"
-                               "\"truncated\":%ld,\"malformed\":%ld,\"peak_1s\":%ld,"
-                               "\"limit_1s\":%ld,\"limit_1200s\":%ld,\"limits\":%s}",
-                               a->accepted, a->rate_limited + a->injected_429, a->rate_limited,
-                               a->injected_429, a->injected_5xx, a->slow, a->truncated,
-                               a->malformed, a->peak_1s, sb->limit_short, sb->limit_long,
-                               sb->o.no_limits ? "false" : "true") < 0;
+            jw_key(&w, sb->accounts[i]);
+            jw_open(&w, '{');
+            jw_kint(&w, "accepted", a->accepted);
+            jw_kint(&w, "sent_429", a->rate_limited + a->injected_429);
+            jw_kint(&w, "rate_limited", a->rate_limited);
+            jw_kint(&w, "injected_429", a->injected_429);
+            jw_kint(&w, "injected_5xx", a->injected_5xx);
+            jw_kint(&w, "slow", a->slow);
+            jw_kint(&w, "truncated", a->truncated);
+            jw_kint(&w, "malformed", a->malformed);
+            jw_kint(&w, "peak_1s", a->peak_1s);
+            /* One "limit_<span>" per window: limit_1s, limit_1200s, ... */
+            for (size_t k = 0; k < sb->nwin[v]; k++) {
+                const struct rl_window *wi = &sb->win[v][k];
+                char key[48];
+                if (wi->period_us % 1000000 == 0)
+                    snprintf(key, sizeof key, "limit_%llds", (long long)(wi->period_us / 1000000));
+                else
+                    snprintf(key, sizeof key, "limit_%lldms", (long long)(wi->period_us / 1000));
+                jw_kint(&w, key, wi->limit);
+            }
+            jw_kbool(&w, "limits", limits_on(sb, v));
+            jw_close(&w, '}');
         }
-        bad |= buf_append(b, "}", 1, NULL);
+        jw_close(&w, '}');
     }
     pthread_mutex_unlock(&sb->lock);
-    bad |= buf_append(b, "}", 1, NULL);
-    if (bad) {
+    jw_close(&w, '}');
+    if (w.failed) {
         sb_resp_error(resp, 500, "out of memory");
         return;
     }
     resp->status = 200;
     resp->content_type = "application/json; charset=utf-8";
+}
+
+/* Request values through libmicrohttpd, for vendor code that must not see it. */
+static const char *conn_header(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static const char *conn_query(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void admin(struct sandbox *sb, struct MHD_Connection *c, const char *rest,
@@ -374,7 +379,13 @@ static void admin(struct sandbox *sb, struct MHD_Connection *c, const char *rest
                           acct ? "unknown account" : "account=NAME is required");
             return;
         }
-        if (sb_vendors[v]->admin(sb->vstate[v], rest + n + 1, ai, resp) != 0 || !resp->status)
+        struct sb_admin_req req = {
+            .what = rest + n + 1,
+            .account_index = ai,
+            .account = sb->accounts[ai],
+            .query = {conn_query, c},
+        };
+        if (sb_vendors[v]->admin(sb->vstate[v], &req, resp) != 0 || !resp->status)
             sb_resp_error(resp, 500, "admin query failed");
         return;
     }
@@ -382,21 +393,6 @@ static void admin(struct sandbox *sb, struct MHD_Connection *c, const char *rest
 }
 
 /* ---- request handling ------------------------------------------------------------ */
-
-/* The account named by "Authorization: Bearer sandbox-<account>", or -1. */
-static int auth_account(const struct sandbox *sb, struct MHD_Connection *c)
-{
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return -1;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    size_t pl = strlen(SANDBOX_KEY_PREFIX);
-    if (strncmp(h, SANDBOX_KEY_PREFIX, pl) != 0)
-        return -1;
-    return find_account(sb, h + pl);
-}
 
 static enum MHD_Result handle(struct sandbox *sb, struct MHD_Connection *c, const char *url,
                               const char *method, struct conn_req *cr)
@@ -408,13 +404,13 @@ static enum MHD_Result handle(struct sandbox *sb, struct MHD_Connection *c, cons
     memset(&v, 0, sizeof v);
     const char *acct_name = "-";
     enum MHD_Result rc;
+    size_t vi = SB_NVENDORS; /* the vendor, once the prefix has matched */
+    size_t plen = 0;
 
     if (strncmp(url, "/_sandbox/", 10) == 0) {
         admin(sb, c, url + 10, &resp);
         goto send;
     }
-    size_t vi;
-    size_t plen = 0;
     for (vi = 0; vi < SB_NVENDORS; vi++) {
         plen = strlen(sb_vendors[vi]->version_prefix);
         if (strncmp(url, sb_vendors[vi]->version_prefix, plen) == 0 &&
@@ -425,13 +421,32 @@ static enum MHD_Result handle(struct sandbox *sb, struct MHD_Connection *c, cons
         sb_resp_error(&resp, 404, "Not Found");
         goto send;
     }
-    int ai = auth_account(sb, c);
-    if (ai < 0) {
-        resp.status = 401; /* no body, as the vendor does */
+    const struct sb_vendor *vd = sb_vendors[vi];
+    /* Path after the prefix, without a trailing slash (the doc's curl
+     * examples use both forms). */
+    char path[256];
+    snprintf(path, sizeof path, "%s", url[plen] ? url + plen : "/");
+    size_t pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/')
+        path[--pl] = '\0';
+    const char *body = cr->body.data ? cr->body.data : "";
+    struct sb_auth_req areq = {
+        .method = method,
+        .path = path,
+        .body = body,
+        .body_len = cr->body.len,
+        .header = {conn_header, c},
+        .query = {conn_query, c},
+        .accounts = sb->accounts,
+        .naccounts = sb->naccounts,
+    };
+    int ai = vd->auth ? vd->auth(&areq) : -1;
+    if (ai < 0 || (size_t)ai >= sb->naccounts) {
+        resp.status = 401; /* no body, as the vendors do */
         goto send;
     }
     acct_name = sb->accounts[ai];
-    admit(sb, &sb->acct[vi * sb->naccounts + (size_t)ai], &v);
+    admit(sb, vi, &sb->acct[vi * sb->naccounts + (size_t)ai], &v);
     if (v.status) {
         if (v.status == 429) {
             sb_resp_error(&resp, 429, "Too Many Requests");
@@ -444,23 +459,17 @@ static enum MHD_Result handle(struct sandbox *sb, struct MHD_Connection *c, cons
         sb_resp_error(&resp, 413, "Request body too large");
         goto send;
     }
-    /* Path after the prefix, without a trailing slash (the doc's curl
-     * examples use both forms). */
-    char path[256];
-    snprintf(path, sizeof path, "%s", url[plen] ? url + plen : "/");
-    size_t pl = strlen(path);
-    while (pl > 1 && path[pl - 1] == '/')
-        path[--pl] = '\0';
     struct sb_req req = {
         .state = sb->vstate[vi],
         .method = method,
         .path = path,
-        .body = cr->body.data ? cr->body.data : "",
+        .body = body,
         .body_len = cr->body.len,
+        .query = {conn_query, c},
         .account = acct_name,
         .account_index = ai,
     };
-    if (sb_vendors[vi]->handle(&req, &resp) != 0 || resp.status == 0)
+    if (vd->handle(&req, &resp) != 0 || resp.status == 0)
         sb_resp_error(&resp, 500, "internal error");
     if (v.slow && sb->o.faults.slow_ms > 0) {
         struct timespec ts = {sb->o.faults.slow_ms / 1000,
@@ -486,7 +495,8 @@ send:
                  resp.body.len, v.slow ? " slow" : "",
                  v.truncate && resp.status == 200 ? " truncated" : "",
                  v.malformed && resp.status == 200 ? " malformed" : "");
-    rc = send_resp(c, &resp, v.retry_after, v.truncate && resp.status == 200);
+    rc = send_resp(c, &resp, v.retry_after, v.truncate && resp.status == 200,
+                   resp.status == 401 && vi < SB_NVENDORS ? sb_vendors[vi]->auth_challenge : NULL);
     buf_free(&resp.body);
     return rc;
 }
@@ -590,15 +600,20 @@ int sandbox_start(const struct sandbox_opts *o, struct sandbox **out, struct ss_
         err_set(err, SS_EINVAL, "rate scale must be > 0");
         goto fail;
     }
-    sb->limit_short = scaled(SB_LIMIT_SHORT, o->rate_scale);
-    sb->limit_long = scaled(SB_LIMIT_LONG, o->rate_scale);
-    if (!o->no_limits && sb->limit_long > SB_MAX_LOG) {
-        err_set(err, SS_EINVAL, "rate scale %g is too large (use --no-limits)", o->rate_scale);
-        goto fail;
+    for (size_t v = 0; v < SB_NVENDORS; v++) {
+        const struct sb_vendor *vd = sb_vendors[v];
+        sb->nwin[v] = vd->nlimits < SB_MAX_WINDOWS ? vd->nlimits : SB_MAX_WINDOWS;
+        for (size_t k = 0; k < sb->nwin[v]; k++) {
+            long lim = scaled((long)vd->limits[k].limit, o->rate_scale);
+            if (!o->no_limits && lim > SB_MAX_LIMIT) {
+                err_set(err, SS_EINVAL, "rate scale %g is too large for %s (use --no-limits)",
+                        o->rate_scale, vd->name);
+                goto fail;
+            }
+            sb->win[v][k].limit = (uint32_t)(lim > SB_MAX_LIMIT ? SB_MAX_LIMIT : lim);
+            sb->win[v][k].period_us = vd->limits[k].period_us;
+        }
     }
-    size_t cap = o->no_limits ? SB_UNLIMITED_LOG
-                              : (size_t)(sb->limit_long > sb->limit_short ? sb->limit_long
-                                                                          : sb->limit_short);
     sb->acct = calloc(SB_NVENDORS * sb->naccounts, sizeof *sb->acct);
     if (!sb->acct) {
         err_set(err, SS_ENOMEM, "out of memory");
@@ -607,10 +622,13 @@ int sandbox_start(const struct sandbox_opts *o, struct sandbox **out, struct ss_
     for (size_t v = 0; v < SB_NVENDORS; v++) {
         for (size_t i = 0; i < sb->naccounts; i++) {
             struct sb_acct *a = &sb->acct[v * sb->naccounts + i];
-            a->cap = cap;
-            a->log = calloc(cap, sizeof *a->log);
-            if (!a->log) {
-                err_set(err, SS_ENOMEM, "out of memory");
+            /* A 1 us margin makes every span closed, the strictest reading:
+             * requests at t and at t + span fall in the same span. */
+            static const struct rl_window track = {SB_UNLIMITED_LOG, SB_PEAK_SPAN_US};
+            a->rl = limits_on(sb, v) ? rl_new(sb->win[v], sb->nwin[v], 1) : rl_new(&track, 1, 0);
+            if (!a->rl) {
+                err_set(err, SS_ENOMEM, "%s: cannot create the rate limiter (limits %s)",
+                        sb_vendors[v]->name, limits_on(sb, v) ? "too large?" : "off");
                 goto fail;
             }
             a->rng = sb_hash3(o->seed ^ 0xfa017ULL, sb_str_hash(sb_vendors[v]->name),
@@ -683,10 +701,24 @@ void sandbox_stop(struct sandbox *sb)
             sb_vendors[v]->free_state(sb->vstate[v]);
     if (sb->acct)
         for (size_t i = 0; i < SB_NVENDORS * sb->naccounts; i++)
-            free(sb->acct[i].log);
+            rl_free(sb->acct[i].rl);
     free(sb->acct);
     free(sb->accounts);
     free(sb->accounts_buf);
     pthread_mutex_destroy(&sb->lock);
     free(sb);
+}
+
+void sandbox_print_vendors(void *file)
+{
+    FILE *f = file;
+    for (size_t i = 0; i < SB_NVENDORS; i++) {
+        const struct sb_vendor *v = sb_vendors[i];
+        fputs(v->help ? v->help : "", f);
+        fprintf(f, "                      limits per account:");
+        for (size_t j = 0; j < v->nlimits; j++)
+            fprintf(f, "%s %u per %.0f s", j ? "," : "", (unsigned)v->limits[j].limit,
+                    (double)v->limits[j].period_us / 1e6);
+        fprintf(f, "%s\n", v->nlimits ? "" : " none");
+    }
 }

@@ -1,11 +1,14 @@
-/* Emmersion Enterprise API 2020q3 (seeds/003). Two streams:
- *   scores       POST /scores in windows of completedOnOrAfter/Before, so an
- *                assessment started before the checkpoint and finished after
- *                it is still read; only finished reports come back.
- *   assignments  POST /assignments in windows of assignedOnOrAfter/Before:
- *                assigned, not yet finished attempts (status tracking).
+/* The Emmersion/TrueNorth API family (seeds/003 Emmersion 2020q3, seeds/002
+ * TrueNorth 2020q1), and Emmersion 2020q3's vendor_ops. Streams:
+ *   scores       POST /scores/ in date windows (completedOnOrAfter/Before in
+ *                2020q3, so an attempt started before the checkpoint and
+ *                finished after it is still read; startedOnOrAfter/Before in
+ *                2020q1, with includeIncompleteAssessments and re-reads of
+ *                unfinished attempts by their start window).
+ *   assignments  POST /assignments/ in windows of assignedOnOrAfter/Before
+ *                (2020q3 only): assigned, not yet finished attempts.
  * /scores has no paging: one response holds every matching user, hence the
- * adaptive date windows (window.c). */
+ * window pager; the body is streamed, one user at a time. */
 #include "emmersion.h"
 
 #include <json-c/json.h>
@@ -14,18 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/buf.h"
-#include "../core/clock.h"
-#include "../core/log.h"
 #include "../core/timeparse.h"
+#include "fetch.h"
 #include "jsonx.h"
-#include "vendor.h"
-#include "window.h"
-
-/* Malformed or truncated 200 bodies are retried this many times per window. */
-#define EMM_PARSE_ATTEMPTS 4
-
-static const char *const emm_streams[] = {"scores", "assignments", NULL};
+#include "jstream.h"
+#include "pager.h"
+#include "prefetch.h"
 
 static int user_fields(json_object *u, struct ss_candidate *c, const char *given_key,
                        const char *surname_key, const char *email_key, struct jx_fail *f)
@@ -154,72 +151,94 @@ static char *user_raw(json_object *u)
     return s;
 }
 
-int emmersion_parse_scores(const char *body, size_t len, struct ss_batch *b, long *reports,
-                           struct ss_err *err)
+/* A locator for a record without a usable id, from its bytes as received:
+ * the same across runs and window boundaries, so a re-read updates the same
+ * quarantine row. */
+static void raw_locator(const char *parent, const char *json, size_t len, char *out, size_t n)
 {
-    json_object *root = NULL, *users = NULL;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)json, len, md);
+    snprintf(out, n, "%s/sha256:%02x%02x%02x%02x%02x%02x%02x%02x", parent, md[0], md[1], md[2],
+             md[3], md[4], md[5], md[6], md[7]);
+}
+
+/* Quarantines a record whose text is not even JSON (or not an object). */
+static int quarantine_raw(struct ss_batch *b, const char *parent, const char *json, size_t len,
+                          const char *field, const char *reason, struct ss_err *err)
+{
+    char loc[200];
+    raw_locator(parent, json, len, loc, sizeof loc);
+    char *raw = strndup(json, len);
+    int rc = batch_add_quarantine(b, loc, field, reason, raw, err);
+    free(raw);
+    return rc;
+}
+
+/* What the element parsers share for one page. */
+struct emm_page {
+    long reports; /* score reports seen (the window pager's record count) */
+};
+
+static void emm_restart(void *arg)
+{
+    ((struct emm_page *)arg)->reports = 0;
+}
+
+/* One user of /scores with its nested reports. */
+static int parse_user(void *arg, const char *key, size_t index, const char *json, size_t len,
+                      struct ss_batch *b, struct ss_err *err)
+{
+    struct emm_page *pg = arg;
+    (void)key;
+    (void)index;
+    json_object *u = NULL;
+    struct ss_err perr = {0};
+    if (jx_parse(json, len, &u, &perr) != 0)
+        return quarantine_raw(b, "userScores", json, len, NULL, perr.msg, err);
     struct jx_fail f = {{0}, {0}};
     int rc = 0;
-    *reports = 0;
-    if (jx_parse(body, len, &root, err) != 0)
-        return -1;
-    if (jx_typed(root, "userScores", json_type_array, &users, &f) || !users) {
-        rc = err_set(err, SS_EINVAL, "response has no userScores array%s%s",
-                     f.reason[0] ? ": " : "", f.reason);
+    struct ss_candidate *c = batch_add_candidate(b);
+    if (!c) {
+        rc = err_set(err, SS_ENOMEM, "out of memory");
         goto out;
     }
-    size_t nu = json_object_array_length(users);
-    for (size_t i = 0; i < nu; i++) {
-        json_object *u = json_object_array_get_idx(users, i);
-        char loc[200];
-        memset(&f, 0, sizeof f);
-        struct ss_candidate *c = batch_add_candidate(b);
-        if (!c) {
+    json_object *reps = NULL;
+    if (!json_object_is_type(u, json_type_object) ||
+        user_fields(u, c, "givenName", "surname", "email", &f) ||
+        jx_typed(u, "scoreReports", json_type_array, &reps, &f)) {
+        /* Without a readable user, none of its reports can be keyed. */
+        if (!f.reason[0])
+            snprintf(f.reason, sizeof f.reason, "expected a user object");
+        batch_drop_last_candidate(b);
+        rc = quarantine_raw(b, "userScores", json, len, f.field[0] ? f.field : NULL, f.reason, err);
+        goto out;
+    }
+    c->raw_json = user_raw(u);
+    size_t nr = reps ? json_object_array_length(reps) : 0;
+    for (size_t j = 0; j < nr; j++) {
+        json_object *rep = json_object_array_get_idx(reps, j);
+        pg->reports++;
+        struct ss_result *r = batch_add_result(b);
+        if (!r) {
             rc = err_set(err, SS_ENOMEM, "out of memory");
             goto out;
         }
-        json_object *reps = NULL;
-        if (!json_object_is_type(u, json_type_object) ||
-            user_fields(u, c, "givenName", "surname", "email", &f) ||
-            jx_typed(u, "scoreReports", json_type_array, &reps, &f)) {
-            /* Without a readable user, none of its reports can be keyed. */
-            record_key(u, "userScores", loc, sizeof loc);
-            if (!f.reason[0])
-                snprintf(f.reason, sizeof f.reason, "expected a user object");
-            batch_drop_last_candidate(b);
-            if (quarantine(b, loc, &f, u, err) != 0) {
+        memset(&f, 0, sizeof f);
+        if (parse_report(rep, r, &f) != 0) {
+            char rkey[200];
+            record_key(rep, c->vendor_key, rkey, sizeof rkey);
+            batch_drop_last_result(b);
+            if (quarantine(b, rkey, &f, rep, err) != 0) {
                 rc = -1;
                 goto out;
             }
             continue;
         }
-        c->raw_json = user_raw(u);
-        size_t nr = reps ? json_object_array_length(reps) : 0;
-        for (size_t j = 0; j < nr; j++) {
-            json_object *rep = json_object_array_get_idx(reps, j);
-            (*reports)++;
-            struct ss_result *r = batch_add_result(b);
-            if (!r) {
-                rc = err_set(err, SS_ENOMEM, "out of memory");
-                goto out;
-            }
-            memset(&f, 0, sizeof f);
-            if (parse_report(rep, r, &f) != 0) {
-                char key[200];
-                record_key(rep, c->vendor_key, key, sizeof key);
-                batch_drop_last_result(b);
-                if (quarantine(b, key, &f, rep, err) != 0) {
-                    rc = -1;
-                    goto out;
-                }
-                continue;
-            }
-            r->candidate_key = strdup(c->vendor_key);
-            r->stream = strdup("scores");
-        }
+        r->candidate_key = strdup(c->vendor_key);
+        r->stream = strdup("scores");
     }
 out:
-    json_object_put(root);
+    json_object_put(u);
     return rc;
 }
 
@@ -241,168 +260,187 @@ static int parse_assignment(json_object *a, struct ss_candidate *c, struct ss_re
     return 0;
 }
 
+/* One record of /assignments: a user and one attempt. */
+static int parse_assignment_elem(void *arg, const char *key, size_t index, const char *json,
+                                 size_t len, struct ss_batch *b, struct ss_err *err)
+{
+    struct emm_page *pg = arg;
+    (void)key;
+    (void)index;
+    pg->reports++;
+    json_object *a = NULL;
+    struct ss_err perr = {0};
+    if (jx_parse(json, len, &a, &perr) != 0)
+        return quarantine_raw(b, "assignments", json, len, NULL, perr.msg, err);
+    struct jx_fail f = {{0}, {0}};
+    int rc = 0;
+    struct ss_candidate *c = batch_add_candidate(b);
+    struct ss_result *r = c ? batch_add_result(b) : NULL;
+    if (!r) {
+        rc = err_set(err, SS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!json_object_is_type(a, json_type_object) || parse_assignment(a, c, r, &f) != 0) {
+        if (!f.reason[0])
+            snprintf(f.reason, sizeof f.reason, "expected an assignment object");
+        char rkey[200];
+        record_key(a, "assignments", rkey, sizeof rkey);
+        batch_drop_last_result(b);
+        batch_drop_last_candidate(b);
+        rc = quarantine(b, rkey, &f, a, err);
+        goto out;
+    }
+    c->raw_json = jx_dump(a);
+out:
+    json_object_put(a);
+    return rc;
+}
+
+static void scores_req(struct fetch_req *fr, struct emm_page *pg)
+{
+    memset(fr, 0, sizeof *fr);
+    fr->container = "userScores";
+    fr->container_kind = JSTREAM_ARRAY;
+    fr->parse = parse_user;
+    fr->restart = emm_restart;
+    fr->arg = pg;
+}
+
+static void assignments_req(struct fetch_req *fr, struct emm_page *pg)
+{
+    memset(fr, 0, sizeof *fr);
+    fr->container = "assignments";
+    fr->container_kind = JSTREAM_ARRAY;
+    fr->parse = parse_assignment_elem;
+    fr->restart = emm_restart;
+    fr->arg = pg;
+}
+
+int emmersion_parse_scores(const char *body, size_t len, struct ss_batch *b, long *reports,
+                           struct ss_err *err)
+{
+    struct emm_page pg = {0};
+    struct fetch_req fr;
+    long users;
+    scores_req(&fr, &pg);
+    int rc = vendor_parse_body(&fr, body, len, b, &users, err);
+    *reports = pg.reports;
+    return rc;
+}
+
 int emmersion_parse_assignments(const char *body, size_t len, struct ss_batch *b, long *records,
                                 struct ss_err *err)
 {
-    json_object *root = NULL, *arr = NULL;
-    struct jx_fail f = {{0}, {0}};
-    int rc = 0;
-    *records = 0;
-    if (jx_parse(body, len, &root, err) != 0)
-        return -1;
-    if (jx_typed(root, "assignments", json_type_array, &arr, &f) || !arr) {
-        rc = err_set(err, SS_EINVAL, "response has no assignments array");
-        goto out;
-    }
-    size_t n = json_object_array_length(arr);
-    for (size_t i = 0; i < n; i++) {
-        json_object *a = json_object_array_get_idx(arr, i);
-        (*records)++;
-        memset(&f, 0, sizeof f);
-        struct ss_candidate *c = batch_add_candidate(b);
-        struct ss_result *r = c ? batch_add_result(b) : NULL;
-        if (!r) {
-            rc = err_set(err, SS_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (!json_object_is_type(a, json_type_object) || parse_assignment(a, c, r, &f) != 0) {
-            char key[200];
-            if (!f.reason[0])
-                snprintf(f.reason, sizeof f.reason, "expected an assignment object");
-            record_key(a, "assignments", key, sizeof key);
-            batch_drop_last_result(b);
-            batch_drop_last_candidate(b);
-            if (quarantine(b, key, &f, a, err) != 0) {
-                rc = -1;
-                goto out;
-            }
-            continue;
-        }
-        c->raw_json = jx_dump(a);
-    }
-out:
-    json_object_put(root);
+    struct emm_page pg = {0};
+    struct fetch_req fr;
+    long n;
+    assignments_req(&fr, &pg);
+    int rc = vendor_parse_body(&fr, body, len, b, &n, err);
+    *records = pg.reports;
     return rc;
 }
 
 /* ---- extraction ---------------------------------------------------------- */
 
-struct emm_fetch {
-    struct vendor_ctx *ctx;
-    const char *path;      /* "/scores" or "/assignments" */
-    const char *after_key; /* filter names of the stream's date */
-    const char *before_key;
-    int (*parse)(const char *, size_t, struct ss_batch *, long *, struct ss_err *);
-    int supplementary; /* see struct ss_batch */
-    char auth[1024];
+struct emm_stream {
+    const struct emm_version *ver;
+    int assignments;
+    const char *path;
+    const char *after_key, *before_key;
+    int include_incomplete;
 };
 
-static int emm_fetch_window(void *arg, int64_t a, int64_t b, struct ss_batch *out, long *records,
-                            struct ss_err *err)
+static int emm_fetch_page(void *arg, struct vendor_ctx *ctx, const struct page_req *req,
+                          struct page_out *out, struct page_res *res, struct ss_err *err)
 {
-    struct emm_fetch *ef = arg;
-    const struct cfg_account *acct = ef->ctx->acct;
-    char from[40], to[40], url[1024];
-    ts_format(a, from, sizeof from);
-    ts_format(b, to, sizeof to);
-    snprintf(url, sizeof url, "%s%s", acct->base_url, ef->path);
+    struct emm_stream *es = arg;
+    const struct cfg_account *acct = ctx->acct;
+    char from[40], to[40], what[200];
+    ts_format(req->from, from, sizeof from);
+    ts_format(req->to, to, sizeof to);
 
-    json_object *req = json_object_new_object();
-    json_object_object_add(req, ef->after_key, json_object_new_string(from));
-    json_object_object_add(req, ef->before_key, json_object_new_string(to));
-    if (acct->group_ids && acct->group_ids[0] && strcmp(ef->path, "/scores") == 0) {
-        json_object *g = json_object_new_array();
-        for (char **p = acct->group_ids; *p; p++)
-            json_object_array_add(g, json_object_new_string(*p));
-        json_object_object_add(req, "groupIds", g);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, es->after_key, json_object_new_string(from));
+    json_object_object_add(body, es->before_key, json_object_new_string(to));
+    if (!es->assignments) {
+        if (es->ver->incomplete_filter)
+            json_object_object_add(body, "includeIncompleteAssessments",
+                                   json_object_new_boolean(es->include_incomplete));
+        if (acct->group_ids && acct->group_ids[0]) {
+            json_object *g = json_object_new_array();
+            for (char **p = acct->group_ids; *p; p++)
+                json_object_array_add(g, json_object_new_string(*p));
+            json_object_object_add(body, "groupIds", g);
+        }
     }
-    const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-    const char *headers[] = {ef->auth, "Content-Type: application/json", "Accept: application/json",
-                             NULL};
-    struct http_request hr = {"POST", url, headers, body, strlen(body)};
-    struct http_response resp;
-    memset(&resp, 0, sizeof resp);
-    int rc = -1;
+    const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+    snprintf(what, sizeof what, "POST %s [%s .. %s]", es->path, from, to);
 
-    for (int attempt = 1; attempt <= EMM_PARSE_ATTEMPTS; attempt++) {
-        int64_t t0 = clock_system()->now_us(NULL);
-        if (http_do(ef->ctx->http, &hr, &resp, err) != 0)
-            goto out;
-        int64_t t1 = clock_system()->now_us(NULL);
-        if (resp.status == 204) {
-            *records = 0;
-            rc = 0;
-            goto out;
-        }
-        if (resp.status == 401 || resp.status == 403) {
-            err_set(err, SS_EAUTH, "POST %s: HTTP %ld: the API key was refused; check %s", url,
-                    resp.status, acct->api_key_source ? acct->api_key_source : "api_key");
-            goto out;
-        }
-        if (resp.status != 200) {
-            err_set(err, SS_EHTTP, "POST %s: HTTP %ld: %.200s", url, resp.status,
-                    resp.body.data ? resp.body.data : "");
-            goto out;
-        }
-        batch_reset(out);
-        out->supplementary = ef->supplementary;
-        if (ef->parse(resp.body.data ? resp.body.data : "", resp.body.len, out, records, err) ==
-            0) {
-            log_debug("%s/%s: POST %s: %zu bytes in %.0f ms, parsed in %.0f ms", acct->vendor,
-                      acct->name, ef->path, resp.body.len, (double)(t1 - t0) / 1000.0,
-                      (double)(clock_system()->now_us(NULL) - t1) / 1000.0);
-            rc = 0;
-            goto out;
-        }
-        /* A 200 with a broken body is a transport fault: ask again. */
-        log_warn("%s/%s: POST %s [%s .. %s]: %s (attempt %d of %d)", acct->vendor, acct->name,
-                 ef->path, from, to, err->msg, attempt, EMM_PARSE_ATTEMPTS);
-    }
-    err_prefix(err, "POST %s [%s .. %s]", ef->path, from, to);
-out:
-    http_response_free(&resp);
-    json_object_put(req);
+    struct emm_page pg = {0};
+    struct fetch_req fr;
+    if (es->assignments)
+        assignments_req(&fr, &pg);
+    else
+        scores_req(&fr, &pg);
+    fr.method = "POST";
+    fr.path = es->path;
+    fr.body = text;
+    fr.body_len = strlen(text);
+    fr.what = what;
+    int rc = vendor_fetch(ctx, &fr, out, res, err);
+    /* Windows are sized by score reports, not users. */
+    res->records = pg.reports;
+    json_object_put(body);
     return rc;
 }
 
-static int emm_extract(struct vendor_ctx *ctx, const char *stream, struct ss_err *err)
+int emm_family_extract(struct vendor_ctx *ctx, struct ss_err *err)
 {
-    struct emm_fetch ef;
-    memset(&ef, 0, sizeof ef);
-    ef.ctx = ctx;
-    if (strcmp(stream, "scores") == 0) {
-        ef.path = "/scores";
-        ef.after_key = "completedOnOrAfter";
-        ef.before_key = "completedOnOrBefore";
-        ef.parse = emmersion_parse_scores;
-    } else if (strcmp(stream, "assignments") == 0) {
-        ef.path = "/assignments";
-        ef.after_key = "assignedOnOrAfter";
-        ef.before_key = "assignedOnOrBefore";
-        ef.parse = emmersion_parse_assignments;
-        ef.supplementary = 1;
+    struct emm_stream es;
+    memset(&es, 0, sizeof es);
+    es.ver = ctx->vendor->variant;
+    if (strcmp(ctx->stream->name, "assignments") == 0 && es.ver->has_assignments) {
+        es.assignments = 1;
+        es.path = cfg_opt(ctx->acct, "assignments_path");
+        es.after_key = "assignedOnOrAfter";
+        es.before_key = "assignedOnOrBefore";
+    } else if (strcmp(ctx->stream->name, "scores") == 0) {
+        es.path = cfg_opt(ctx->acct, "scores_path");
+        es.after_key = es.ver->after_key;
+        es.before_key = es.ver->before_key;
+        es.include_incomplete = cfg_opt_bool(ctx->acct, "include_incomplete", 1);
     } else {
-        return err_set(err, SS_ECONFIG, "emmersion has no stream \"%s\"", stream);
+        return err_set(err, SS_ECONFIG, "%s has no stream \"%s\"", ctx->vendor->name,
+                       ctx->stream->name);
     }
-    snprintf(ef.auth, sizeof ef.auth, "Authorization: Bearer %s",
-             ctx->acct->api_key ? ctx->acct->api_key : "");
-    struct window_plan plan;
-    if (window_plan_init(ctx, &plan, err) != 0)
+    if (!es.path)
+        es.path = es.assignments ? "/assignments/" : "/scores/";
+    struct pager p;
+    if (pager_window_init(&p, ctx, err) != 0)
         return -1;
-    int rc = window_run(ctx, &plan, emm_fetch_window, &ef, err);
-    if (rc == 0 && !ef.supplementary)
-        rc = window_recheck(ctx, &plan, emm_fetch_window, &ef, err);
-    /* Wipe the key copy from the stack. */
-    memset(ef.auth, 0, sizeof ef.auth);
-    return rc;
+    if (es.assignments)
+        p.n_recheck = 0;
+    return prefetch_run(ctx, &p, emm_fetch_page, &es, err);
 }
 
-static int emm_reparse(const char *stream, const char *raw_json, struct ss_result *r,
-                       struct ss_err *err)
+int emm_family_parse_body(const struct vendor_ops *v, const char *stream, const char *body,
+                          size_t len, struct ss_batch *b, long *records, struct ss_err *err)
 {
+    const struct emm_version *ver = v->variant;
+    if (strcmp(stream, "scores") == 0)
+        return emmersion_parse_scores(body, len, b, records, err);
+    if (strcmp(stream, "assignments") == 0 && ver->has_assignments)
+        return emmersion_parse_assignments(body, len, b, records, err);
+    return err_set(err, SS_EINVAL, "%s has no stream \"%s\"", v->name, stream);
+}
+
+int emm_family_reparse(const struct vendor_ops *v, const char *stream, const char *raw, size_t len,
+                       struct ss_result *r, struct ss_err *err)
+{
+    (void)v;
     json_object *o = NULL;
     struct jx_fail f = {{0}, {0}};
-    if (jx_parse(raw_json, strlen(raw_json), &o, err) != 0)
+    if (jx_parse(raw, len, &o, err) != 0)
         return -1;
     struct ss_candidate c;
     memset(&c, 0, sizeof c);
@@ -418,10 +456,55 @@ static int emm_reparse(const char *stream, const char *raw_json, struct ss_resul
     return 0;
 }
 
+/* ---- Emmersion Enterprise API 2020q3 ------------------------------------- */
+
+static const struct emm_version emm_2020q3 = {
+    .after_key = "completedOnOrAfter",
+    .before_key = "completedOnOrBefore",
+    .incomplete_filter = 0, /* ignored by the API when completed* filters are given */
+    .has_assignments = 1,
+};
+
+/* Reports the vendor may still score: their completion date does not move. */
+static const char *const emm_recheck[] = {"score_pending", "needs_review", NULL};
+
+static const struct vendor_stream emm_streams[] = {
+    {"scores", 0, emm_recheck, "completed_at"},
+    {"assignments", 1, NULL, NULL},
+    {NULL, 0, NULL, NULL},
+};
+
+static const char *const emm_stream_names[] = {"scores", "assignments", NULL};
+/* assignments only adds not-started/in-progress rows: opt in. */
+static const char *const emm_default_streams[] = {"scores", NULL};
+static const char *const emm_secrets[] = {"api_key", NULL};
+
+/* Paths as the document writes them (with the trailing slash). */
+static const struct cfg_opt_def emm_opts[] = {
+    {"scores_path", CFG_OPT_STRING, "/scores/", NULL, "path of POST scores under base_url"},
+    {"assignments_path", CFG_OPT_STRING, "/assignments/", NULL,
+     "path of POST assignments under base_url"},
+    {NULL, CFG_OPT_STRING, NULL, NULL, NULL},
+};
+
 const struct vendor_ops emmersion_vendor = {
     .name = "emmersion",
     .title = "Emmersion Enterprise API 2020q3",
     .streams = emm_streams,
-    .extract = emm_extract,
-    .reparse = emm_reparse,
+    .config =
+        {
+            .name = "emmersion",
+            .base_url = "https://api.emmersion.ai/2020q3",
+            .streams = emm_stream_names,
+            .default_streams = emm_default_streams,
+            .rate_limits = "5/1,2000/1200",
+            .secrets = emm_secrets,
+            .opts = emm_opts,
+        },
+    .statuses = NULL,
+    .auth = VA_BEARER,
+    .variant = &emm_2020q3,
+    .extract = emm_family_extract,
+    .parse_body = emm_family_parse_body,
+    .reparse = emm_family_reparse,
 };

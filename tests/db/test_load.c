@@ -8,6 +8,7 @@
 #include "core/timeparse.h"
 #include "load/load.h"
 #include "load/migrate.h"
+#include "load/runs.h"
 
 struct lt {
     struct dbt *t; /* first member: dbt_teardown frees through it */
@@ -727,6 +728,66 @@ static void test_accounts_and_checkpoints(void **state)
     batch_free(&b);
 }
 
+/* runs.h: request counts, recent requests, the account lock, and the
+ * results a sync re-reads (by a whitelisted column only). */
+static void test_run_bookkeeping(void **state)
+{
+    struct lt *x = *state;
+    struct ss_err err = {0};
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", NULL);
+    add_res(&b, "p1", "u1", 1.0)->status = "score_pending";
+    add_res(&b, "p2", "u1", 1.0)->status = "needs_review";
+    add_res(&b, "c1", "u1", 1.0);
+    struct load_counts c;
+    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
+    static const char *const pending[] = {"score_pending", "needs_review", NULL};
+    static const char *const quoted[] = {"needs_review", "a\"b\\c", NULL};
+    int64_t *t = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        load_recheck_times(x->l, x->acct, "scores", "completed_at", pending, 36500, &t, &n, &err),
+        0);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[0], b.res[0].completed_at);
+    free(t);
+    assert_int_equal(
+        load_recheck_times(x->l, x->acct, "scores", "started_at", quoted, 36500, &t, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0], b.res[1].started_at);
+    free(t);
+    assert_int_equal(
+        load_recheck_times(x->l, x->acct, "scores", "completed_at", pending, 0, &t, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(t);
+    assert_int_equal(load_recheck_times(x->l, x->acct, "scores", "id; DROP TABLE results", pending,
+                                        36500, &t, &n, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "cannot re-read"));
+
+    int64_t run = 0;
+    assert_int_equal(load_run_begin(x->l, x->acct, "scores", "sync", "{}", &run, &err), 0);
+    struct load_recent *r = NULL;
+    assert_int_equal(load_recent_requests(x->l, x->acct, 60, &r, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(load_run_requests(x->l, run, 7, &err), 0);
+    assert_int_equal(load_recent_requests(x->l, x->acct, 60, &r, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].requests, 7);
+    assert_true(r[0].age_us >= 0 && r[0].age_us < 60 * 1000000LL);
+    free(r);
+    assert_int_equal(load_recent_requests(x->l, x->acct + 1, 60, &r, &n, &err), 0);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(load_account_lock(x->l, x->acct, &err), 0);
+    assert_sql_eq(x->t->db, "1",
+                  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+    assert_int_equal(load_account_unlock(x->l, x->acct, &err), 0);
+    assert_sql_eq(x->t->db, "0", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
+    batch_free(&b);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -744,6 +805,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_bytes_do_not_fail_batch, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_in_batch_last_wins, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_checkpoints, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_run_bookkeeping, lt_setup, lt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

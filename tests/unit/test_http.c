@@ -15,14 +15,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "http/http.h"
 
-#define SEC    1000000LL
-#define SECRET "sk_live_7fQ2xZ9SECRETkey"
+#define SEC     1000000LL
+#define SECRET  "sk_live_7fQ2xZ9SECRETkey"
+#define SECRET2 "qk_test_Zr8Lw2QueryKey77"
+#define SECRET3 "bk_live_Hd93FormHeaderKey"
 
-enum step_kind { STEP_NORMAL, STEP_LIE_LENGTH, STEP_CHUNKED_BIG };
+/* STEP_ECHO answers with what it received (URI, Authorization, X-Sig), as a
+ * vendor that quotes the request in its error does; STEP_STREAM sends
+ * body_len bytes of a pattern in small blocks. */
+enum step_kind { STEP_NORMAL, STEP_LIE_LENGTH, STEP_CHUNKED_BIG, STEP_ECHO, STEP_STREAM };
 
 struct step {
     enum step_kind kind;
@@ -32,15 +39,29 @@ struct step {
     const char *body;
 };
 
+/* What one request brought to the server. */
+struct seen {
+    char method[16];
+    char uri[512]; /* raw, query string included */
+    char auth[256];
+    char api_key[256]; /* X-Api-Key */
+    char sig[256];     /* X-Sig */
+    char ctype[128];
+    char body[512];
+};
+
+#define MAX_SEEN 16
+
 /* Shared with the server thread. */
 static struct {
     pthread_mutex_t mu;
     struct step steps[16];
     int n_steps;
     int served;
+    struct seen seen[MAX_SEEN];
     char last_auth[256];
     char last_method[16];
-    char last_body[256];
+    char last_body[512];
 } srv = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static struct MHD_Daemon *daemon_;
@@ -53,7 +74,18 @@ static void script(const struct step *steps, int n)
     srv.n_steps = n;
     srv.served = 0;
     srv.last_auth[0] = srv.last_method[0] = srv.last_body[0] = '\0';
+    memset(srv.seen, 0, sizeof srv.seen);
     pthread_mutex_unlock(&srv.mu);
+}
+
+/* A copy of what request i (0-based) brought. */
+static struct seen seen(int i)
+{
+    assert_true(i >= 0 && i < MAX_SEEN);
+    pthread_mutex_lock(&srv.mu);
+    struct seen r = srv.seen[i];
+    pthread_mutex_unlock(&srv.mu);
+    return r;
 }
 
 static int served(void)
@@ -86,10 +118,41 @@ static ssize_t chunk_reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* Bytes 'a'..'z' repeating, sent in blocks of the size MHD asks for. */
+static ssize_t pattern_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    size_t total = (size_t)(uintptr_t)cls;
+    if (pos >= total)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = total - (size_t)pos < max ? total - (size_t)pos : max;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)('a' + (pos + i) % 26);
+    return (ssize_t)n;
+}
+
 struct upload {
-    char body[256];
+    int started;
+    char uri[512];
+    char body[512];
     size_t len;
 };
+
+/* MHD hands the raw request URI here first: the query string as sent. */
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct upload *up = calloc(1, sizeof *up);
+    if (up)
+        snprintf(up->uri, sizeof up->uri, "%s", uri);
+    return up;
+}
+
+static void copy_header(struct MHD_Connection *conn, const char *name, char *out, size_t cap)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    snprintf(out, cap, "%s", v ? v : "");
+}
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *upload_data,
@@ -99,10 +162,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     (void)url;
     (void)version;
     struct upload *up = *con_cls;
-    if (!up) {
-        up = calloc(1, sizeof *up);
-        *con_cls = up;
-        return up ? MHD_YES : MHD_NO;
+    if (!up)
+        return MHD_NO;
+    if (!up->started) {
+        up->started = 1;
+        return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -123,12 +187,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     snprintf(srv.last_auth, sizeof srv.last_auth, "%s", auth ? auth : "");
     snprintf(srv.last_method, sizeof srv.last_method, "%s", method);
     snprintf(srv.last_body, sizeof srv.last_body, "%s", up->body);
+    struct seen *sn = NULL;
+    if (srv.served <= MAX_SEEN) {
+        sn = &srv.seen[srv.served - 1];
+        snprintf(sn->method, sizeof sn->method, "%s", method);
+        snprintf(sn->uri, sizeof sn->uri, "%s", up->uri);
+        copy_header(conn, "Authorization", sn->auth, sizeof sn->auth);
+        copy_header(conn, "X-Api-Key", sn->api_key, sizeof sn->api_key);
+        copy_header(conn, "X-Sig", sn->sig, sizeof sn->sig);
+        copy_header(conn, "Content-Type", sn->ctype, sizeof sn->ctype);
+        snprintf(sn->body, sizeof sn->body, "%s", up->body);
+    }
+    char echo[2048];
+    snprintf(echo, sizeof echo,
+             "{\"error\":\"bad credentials\",\"uri\":\"%s\",\"auth\":\"%s\","
+             "\"sig\":\"%s\"}",
+             up->uri, sn ? sn->auth : "", sn ? sn->sig : "");
     pthread_mutex_unlock(&srv.mu);
 
     struct MHD_Response *r;
     char *big = NULL;
     if (st.kind == STEP_LIE_LENGTH) {
         r = MHD_create_response_from_callback(1000, 64, lie_reader, NULL, NULL);
+    } else if (st.kind == STEP_STREAM) {
+        r = MHD_create_response_from_callback(st.body_len, 1000, pattern_reader,
+                                              (void *)(uintptr_t)st.body_len, NULL);
+    } else if (st.kind == STEP_ECHO) {
+        r = MHD_create_response_from_buffer(strlen(echo), echo, MHD_RESPMEM_MUST_COPY);
     } else if (st.kind == STEP_CHUNKED_BIG) {
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, chunk_reader, NULL, NULL);
     } else if (st.body_len) {
@@ -172,7 +257,8 @@ static int setup_all(void **state)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     daemon_ = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, handler, NULL,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                               MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+                               MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                               MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL, MHD_OPTION_END);
     if (!daemon_)
         return -1;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
@@ -235,7 +321,7 @@ static void fixture_free(struct fixture *f)
 
 static int get(struct fixture *f)
 {
-    struct http_request req = {"GET", f->url, NULL, NULL, 0};
+    struct http_request req = {.method = "GET", .url = f->url};
     return http_do(f->c, &req, &f->resp, &f->err);
 }
 
@@ -427,7 +513,8 @@ static void test_secret_never_printed(void **state)
 
     const char *headers[] = {"Authorization: Bearer " SECRET, "Content-Type: application/json",
                              NULL};
-    struct http_request req = {"POST", f->url, headers, "{\"a\":1}", 7};
+    struct http_request req = {
+        .method = "POST", .url = f->url, .headers = headers, .body = "{\"a\":1}", .body_len = 7};
     int rc = http_do(f->c, &req, &f->resp, &f->err);
 
     fflush(stderr);
@@ -478,6 +565,566 @@ static void test_keepalive_reuse(void **state)
     fixture_free(f);
 }
 
+/* stderr capture for log checks */
+static struct {
+    char path[64];
+    int fd, saved;
+    char text[16384];
+} cap;
+
+static void capture_start(void)
+{
+    snprintf(cap.path, sizeof cap.path, "/tmp/test_http_logXXXXXX");
+    cap.fd = mkstemp(cap.path);
+    assert_true(cap.fd >= 0);
+    fflush(stderr);
+    cap.saved = dup(STDERR_FILENO);
+    dup2(cap.fd, STDERR_FILENO);
+    log_set_level(LOG_WARN);
+}
+
+static const char *capture_end(void)
+{
+    fflush(stderr);
+    dup2(cap.saved, STDERR_FILENO);
+    close(cap.saved);
+    log_set_level(LOG_ERROR);
+    assert_int_equal(lseek(cap.fd, 0, SEEK_SET), 0);
+    ssize_t n = read(cap.fd, cap.text, sizeof cap.text - 1);
+    cap.text[n > 0 ? n : 0] = '\0';
+    close(cap.fd);
+    unlink(cap.path);
+    return cap.text;
+}
+
+static int do_req(struct fixture *f, const char *method, const char *const *headers,
+                  const char *body, const struct http_auth *auth, const struct http_sink *sink)
+{
+    struct http_request req = {.method = method,
+                               .url = f->url,
+                               .headers = headers,
+                               .body = body,
+                               .body_len = body ? strlen(body) : 0,
+                               .auth = auth,
+                               .sink = sink};
+    return http_do(f->c, &req, &f->resp, &f->err);
+}
+
+static void test_header_auth_every_attempt(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_NORMAL, 503, NULL, 0, "busy"},
+                             {STEP_LIE_LENGTH, 200, NULL, 0, NULL},
+                             {STEP_NORMAL, 200, NULL, 0, "ok"}};
+    script(s, 3);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    const struct http_auth bearer = {
+        .place = HTTP_AUTH_HEADER, .name = "Authorization", .prefix = "Bearer ", .value = SECRET};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &bearer, NULL), 0);
+    assert_string_equal(f->resp.body.data, "ok");
+    assert_int_equal(served(), 3);
+    for (int i = 0; i < 3; i++) {
+        struct seen sn = seen(i);
+        assert_string_equal(sn.auth, "Bearer " SECRET);
+        assert_string_equal(sn.uri, "/scores"); /* nothing else carries it */
+    }
+
+    /* A plain API key header, no prefix; the caller's other headers stay. */
+    const struct step s2[] = {{STEP_NORMAL, 200, NULL, 0, "ok"}};
+    script(s2, 1);
+    const struct http_auth key = {.place = HTTP_AUTH_HEADER, .name = "X-Api-Key", .value = SECRET};
+    const char *headers[] = {"Authorization: Basic Zm9vOmJhcg==", NULL};
+    assert_int_equal(do_req(f, "GET", headers, NULL, &key, NULL), 0);
+    assert_string_equal(seen(0).api_key, SECRET);
+    assert_string_equal(seen(0).auth, "Basic Zm9vOmJhcg==");
+
+    /* Names and values that would forge a header are refused before sending. */
+    const struct http_auth bad_name = {.place = HTTP_AUTH_HEADER, .name = "X-A: b", .value = "v"};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &bad_name, NULL), -1);
+    assert_int_equal(f->err.code, SS_EINVAL);
+    const struct http_auth bad_value = {
+        .place = HTTP_AUTH_HEADER, .name = "X-Api-Key", .value = "abcd\r\nX-Evil: 1"};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &bad_value, NULL), -1);
+    assert_int_equal(f->err.code, SS_EINVAL);
+    const struct http_auth no_value = {.place = HTTP_AUTH_HEADER, .name = "X-Api-Key"};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &no_value, NULL), -1);
+    assert_int_equal(f->err.code, SS_EINVAL);
+    assert_int_equal(served(), 1);
+    fixture_free(f);
+}
+
+static void test_query_auth(void **state)
+{
+    (void)state;
+    /* A value with characters that must be encoded. */
+    const struct http_auth q = {.place = HTTP_AUTH_QUERY, .name = "api_key", .value = "k+y/=&z 1"};
+    const char *enc = "api_key=k%2By%2F%3D%26z%201";
+    static const char *const paths[][2] = {
+        {"/scores", "/scores?"},
+        {"/scores?from=2020-01-01&x=1", "/scores?from=2020-01-01&x=1&"},
+        {"/scores?", "/scores?"},
+        {"/scores?a=1&", "/scores?a=1&"},
+        {"/scores?a=1#frag", "/scores?a=1&"}, /* a fragment is never sent */
+    };
+    struct fixture *f = fixture_new(2, 1 << 20, 1);
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        const struct step s[] = {{STEP_NORMAL, 503, NULL, 0, "busy"},
+                                 {STEP_NORMAL, 200, NULL, 0, "ok"}};
+        script(s, 2);
+        snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u%s", port, paths[i][0]);
+        assert_int_equal(do_req(f, "GET", NULL, NULL, &q, NULL), 0);
+        char want[256];
+        snprintf(want, sizeof want, "%s%s", paths[i][1], enc);
+        assert_string_equal(seen(0).uri, want);
+        assert_string_equal(seen(1).uri, want); /* the retry carries it too */
+        assert_string_equal(seen(1).auth, "");
+    }
+    fixture_free(f);
+}
+
+static void test_form_auth(void **state)
+{
+    (void)state;
+    const struct http_auth fa = {
+        .place = HTTP_AUTH_FORM, .name = "signed_request", .value = "v/x=" SECRET3};
+    const char *enc = "signed_request=v%2Fx%3D" SECRET3;
+    struct fixture *f = fixture_new(2, 1 << 20, 1);
+    char want[512];
+
+    /* After the caller's fields, with the form Content-Type it did not give. */
+    const struct step s[] = {{STEP_NORMAL, 502, NULL, 0, "busy"},
+                             {STEP_NORMAL, 200, NULL, 0, "ok"}};
+    script(s, 2);
+    assert_int_equal(do_req(f, "POST", NULL, "a=1&b=2", &fa, NULL), 0);
+    snprintf(want, sizeof want, "a=1&b=2&%s", enc);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(seen(i).method, "POST");
+        assert_string_equal(seen(i).body, want);
+        assert_string_equal(seen(i).ctype, "application/x-www-form-urlencoded");
+        assert_string_equal(seen(i).uri, "/scores");
+    }
+
+    /* An empty body; the caller's Content-Type is kept. */
+    const struct step s2[] = {{STEP_NORMAL, 200, NULL, 0, "ok"}};
+    script(s2, 1);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
+                             NULL};
+    assert_int_equal(do_req(f, "POST", headers, NULL, &fa, NULL), 0);
+    assert_string_equal(seen(0).body, enc);
+    assert_string_equal(seen(0).ctype, "application/x-www-form-urlencoded; charset=utf-8");
+
+    /* A body that already ends in '&' gets no second one. */
+    script(s2, 1);
+    assert_int_equal(do_req(f, "POST", NULL, "a=1&", &fa, NULL), 0);
+    snprintf(want, sizeof want, "a=1&%s", enc);
+    assert_string_equal(seen(0).body, want);
+
+    /* A GET has no body to carry it. */
+    script(s2, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &fa, NULL), -1);
+    assert_int_equal(f->err.code, SS_EINVAL);
+    assert_int_equal(served(), 0);
+    fixture_free(f);
+}
+
+struct signer {
+    int calls;
+    int fail;
+    int64_t wall[8];
+    char made[8][64];
+};
+
+static int test_sign_cb(void *arg, int64_t now_wall_us, struct buf *out, struct ss_err *err)
+{
+    struct signer *sg = arg;
+    if (sg->fail)
+        return err_set(err, SS_ECONFIG, "no signing secret configured");
+    assert_true(sg->calls < 8);
+    assert_int_equal(out->len, 0); /* a fresh buffer each attempt */
+    sg->wall[sg->calls] = now_wall_us;
+    snprintf(sg->made[sg->calls], sizeof sg->made[0], "sigvalue-%d-%lld", sg->calls,
+             (long long)now_wall_us);
+    if (buf_append(out, sg->made[sg->calls], strlen(sg->made[sg->calls]), err) != 0)
+        return -1;
+    sg->calls++;
+    return 0;
+}
+
+static void test_sign_per_attempt(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_NORMAL, 429, "2", 0, "slow down"},
+                             {STEP_NORMAL, 503, NULL, 0, "busy"},
+                             {STEP_NORMAL, 200, NULL, 0, "ok"}};
+    script(s, 3);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct signer sg = {0};
+    const struct http_auth a = {
+        .place = HTTP_AUTH_HEADER, .name = "X-Sig", .sign = test_sign_cb, .sign_arg = &sg};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &a, NULL), 0);
+    assert_int_equal(sg.calls, 3);
+    assert_int_equal(served(), 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(seen(i).sig, sg.made[i]);
+    /* Wall time moves with the (fake) clock: Retry-After 2 s, then a backoff. */
+    assert_true(sg.wall[1] - sg.wall[0] == 2 * SEC);
+    assert_true(sg.wall[2] >= sg.wall[1]);
+    assert_string_not_equal(seen(0).sig, seen(1).sig);
+    /* ... and is the real wall time, give or take the fake waits. */
+    assert_true(sg.wall[0] > 1600000000LL * SEC);
+
+    /* A query signature is renewed the same way. */
+    script(s, 3);
+    struct signer sq = {0};
+    const struct http_auth aq = {
+        .place = HTTP_AUTH_QUERY, .name = "sig", .sign = test_sign_cb, .sign_arg = &sq};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &aq, NULL), 0);
+    assert_int_equal(sq.calls, 3);
+    for (int i = 0; i < 3; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "/scores?sig=%s", sq.made[i]);
+        assert_string_equal(seen(i).uri, want);
+    }
+
+    /* A signer that fails stops the request before anything is sent. */
+    script(s, 3);
+    struct signer bad = {.fail = 1};
+    const struct http_auth ab = {
+        .place = HTTP_AUTH_HEADER, .name = "X-Sig", .sign = test_sign_cb, .sign_arg = &bad};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &ab, NULL), -1);
+    assert_int_equal(f->err.code, SS_ECONFIG);
+    assert_non_null(strstr(f->err.msg, "no signing secret configured"));
+    assert_int_equal(served(), 0);
+    fixture_free(f);
+}
+
+static void test_auth_secret_never_leaks(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2, 1 << 20, 1);
+
+    /* A query key; the vendor echoes the URL and headers in its errors. */
+    const struct step s[] = {{STEP_ECHO, 500, NULL, 0, NULL}, {STEP_ECHO, 500, NULL, 0, NULL}};
+    script(s, 2);
+    const struct http_auth q = {.place = HTTP_AUTH_QUERY, .name = "api_key", .value = SECRET2};
+    capture_start();
+    int rc = do_req(f, "GET", NULL, NULL, &q, NULL);
+    const char *logs = capture_end();
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(seen(0).uri, "api_key=" SECRET2)); /* it was sent */
+    assert_non_null(strstr(logs, "warning"));
+    assert_non_null(strstr(logs, f->url)); /* the caller's URL is what is logged */
+    assert_null(strstr(logs, SECRET2));
+    assert_null(strstr(logs, "api_key"));
+    assert_null(strstr(f->err.msg, SECRET2));
+    assert_null(strstr(f->err.msg, "api_key")); /* the URL in errors is the caller's */
+    assert_non_null(strstr(f->err.msg, f->url));
+    assert_null(strstr(f->resp.body.data, SECRET2)); /* the last error body, redacted */
+    assert_non_null(strstr(f->resp.body.data, "api_key=***"));
+
+    /* A final 400 that quotes the key: status and (redacted) body returned. */
+    const struct step s400[] = {{STEP_ECHO, 400, NULL, 0, NULL}};
+    script(s400, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &q, NULL), 0);
+    assert_int_equal(f->resp.status, 400);
+    assert_null(strstr(f->resp.body.data, SECRET2));
+    assert_non_null(strstr(f->resp.body.data, "bad credentials"));
+    assert_int_equal(f->resp.body.len, strlen(f->resp.body.data));
+
+    /* A bearer key echoed back. */
+    script(s400, 1);
+    const struct http_auth b = {
+        .place = HTTP_AUTH_HEADER, .name = "Authorization", .prefix = "Bearer ", .value = SECRET3};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &b, NULL), 0);
+    assert_string_equal(seen(0).auth, "Bearer " SECRET3);
+    assert_null(strstr(f->resp.body.data, SECRET3));
+    assert_non_null(strstr(f->resp.body.data, "\"auth\":\"Bearer ***\""));
+
+    /* A signature is not in the registry, and still masked in what returns. */
+    script(s400, 1);
+    struct signer sg = {0};
+    const struct http_auth a = {
+        .place = HTTP_AUTH_HEADER, .name = "X-Sig", .sign = test_sign_cb, .sign_arg = &sg};
+    assert_int_equal(do_req(f, "GET", NULL, NULL, &a, NULL), 0);
+    assert_string_equal(seen(0).sig, sg.made[0]);
+    assert_null(strstr(f->resp.body.data, "sigvalue"));
+    assert_non_null(strstr(f->resp.body.data, "\"sig\":\"***\""));
+    /* Not registered process-wide: per-attempt values would fill the registry. */
+    char probe[64];
+    snprintf(probe, sizeof probe, "%s", sg.made[0]);
+    redact_apply(probe, sizeof probe);
+    assert_string_equal(probe, sg.made[0]);
+
+    /* A form credential in a POST that fails: the body is not in the error. */
+    const struct step s5[] = {{STEP_ECHO, 503, NULL, 0, NULL}, {STEP_ECHO, 503, NULL, 0, NULL}};
+    script(s5, 2);
+    const struct http_auth fa = {.place = HTTP_AUTH_FORM, .name = "token", .value = SECRET3};
+    capture_start();
+    rc = do_req(f, "POST", NULL, "a=1", &fa, NULL);
+    logs = capture_end();
+    assert_int_equal(rc, -1);
+    assert_string_equal(seen(1).body, "a=1&token=" SECRET3);
+    assert_null(strstr(logs, SECRET3));
+    assert_null(strstr(f->err.msg, SECRET3));
+    assert_null(strstr(f->err.msg, "token"));
+    fixture_free(f);
+}
+
+/* A sink that keeps what it is given and can be told to refuse it. */
+struct tsink {
+    int begins, datas, ends;
+    long status;
+    int bad_ends; /* end() says malformed this many times; -1: always */
+    int fail_data;
+    struct buf got;
+};
+
+static int ts_begin(void *arg, long status, struct ss_err *err)
+{
+    (void)err;
+    struct tsink *t = arg;
+    t->begins++;
+    t->status = status;
+    buf_reset(&t->got);
+    return 0;
+}
+
+static int ts_data(void *arg, const char *p, size_t n, struct ss_err *err)
+{
+    struct tsink *t = arg;
+    t->datas++;
+    if (t->fail_data)
+        return err_set(err, SS_EINVAL, "record 3 is not an object");
+    return buf_append(&t->got, p, n, err);
+}
+
+static int ts_end(void *arg, struct ss_err *err)
+{
+    struct tsink *t = arg;
+    t->ends++;
+    if (t->bad_ends != 0) {
+        if (t->bad_ends > 0)
+            t->bad_ends--;
+        err_set(err, SS_EINVAL, "JSON truncated at byte %zu", t->got.len);
+        return 1;
+    }
+    return 0;
+}
+
+static struct http_sink tsink_of(struct tsink *t)
+{
+    buf_init(&t->got, 0);
+    return (struct http_sink){ts_begin, ts_data, ts_end, t};
+}
+
+static void test_stream_in_pieces(void **state)
+{
+    (void)state;
+    const size_t total = 300000;
+    const struct step s[] = {{STEP_STREAM, 200, NULL, total, NULL}};
+    script(s, 1);
+    struct fixture *f = fixture_new(1, 1 << 20, 1);
+    struct tsink t = {0};
+    struct http_sink sk = tsink_of(&t);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(f->resp.status, 200);
+    assert_int_equal(t.begins, 1);
+    assert_int_equal(t.status, 200);
+    assert_int_equal(t.ends, 1);
+    assert_true(t.datas > 1);
+    assert_int_equal(t.got.len, total);
+    for (size_t i = 0; i < total; i++)
+        if (t.got.data[i] != (char)('a' + i % 26))
+            fail_msg("byte %zu differs", i);
+    assert_int_equal(f->resp.body.len, 0); /* streamed, not kept */
+
+    /* A 204 with no body still begins and ends. */
+    const struct step s2[] = {{STEP_NORMAL, 204, NULL, 0, ""}};
+    script(s2, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(t.begins, 2);
+    assert_int_equal(t.ends, 2);
+    assert_int_equal(t.got.len, 0);
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
+static void test_stream_malformed_retried(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_NORMAL, 200, NULL, 0, "[1,2"},
+                             {STEP_NORMAL, 200, NULL, 0, "[1,2,3]"}};
+    script(s, 2);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct tsink t = {.bad_ends = 1};
+    struct http_sink sk = tsink_of(&t);
+    capture_start();
+    int rc = do_req(f, "GET", NULL, NULL, NULL, &sk);
+    const char *logs = capture_end();
+    assert_int_equal(rc, 0);
+    assert_int_equal(served(), 2);
+    assert_int_equal(t.begins, 2);
+    assert_int_equal(t.ends, 2);
+    assert_string_equal(t.got.data, "[1,2,3]");
+    assert_non_null(strstr(logs, "JSON truncated at byte 4")); /* the sink's reason */
+    assert_non_null(strstr(logs, "retry 1 of 2"));
+    const struct http_stats *st = http_stats(f->c);
+    assert_int_equal(st->bad_bodies, 1);
+    assert_int_equal(st->retries, 1);
+    assert_int_equal(st->requests, 2);
+    assert_int_equal(st->transport_errors, 0);
+    assert_true(st->waited_us == f->fc.slept_total); /* backoff, on the fake clock */
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
+static void test_stream_malformed_one_budget(void **state)
+{
+    (void)state;
+    /* A 503, then bodies that are always malformed: three attempts in all. */
+    const struct step s[] = {{STEP_NORMAL, 503, NULL, 0, "busy"},
+                             {STEP_NORMAL, 200, NULL, 0, "[1"},
+                             {STEP_NORMAL, 200, NULL, 0, "[1,"},
+                             {STEP_NORMAL, 200, NULL, 0, "[1,2]"}};
+    script(s, 4);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct tsink t = {.bad_ends = -1};
+    struct http_sink sk = tsink_of(&t);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), -1);
+    assert_int_equal(served(), 3);
+    assert_int_equal(f->err.code, SS_EINVAL);
+    assert_non_null(strstr(f->err.msg, "3 attempts"));
+    assert_non_null(strstr(f->err.msg, "JSON truncated at byte 3"));
+    assert_non_null(strstr(f->err.msg, f->url));
+    assert_int_equal(t.begins, 2);
+    assert_int_equal(t.ends, 2);
+    const struct http_stats *st = http_stats(f->c);
+    assert_int_equal(st->requests, 3);
+    assert_int_equal(st->retries, 2);
+    assert_int_equal(st->status_5xx, 1);
+    assert_int_equal(st->bad_bodies, 2);
+
+    /* The other way round: malformed first, then 5xx to the end -> an HTTP error. */
+    const struct step s2[] = {{STEP_NORMAL, 200, NULL, 0, "[1"},
+                              {STEP_NORMAL, 503, NULL, 0, "busy"},
+                              {STEP_NORMAL, 503, NULL, 0, "busy"},
+                              {STEP_NORMAL, 200, NULL, 0, "[1]"}};
+    script(s2, 4);
+    t.bad_ends = 1;
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), -1);
+    assert_int_equal(served(), 3);
+    assert_int_equal(f->err.code, SS_EHTTP);
+    assert_non_null(strstr(f->err.msg, "503"));
+    assert_string_equal(f->resp.body.data, "busy"); /* error bodies still land in resp */
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
+static void test_stream_short_body_begins_again(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_LIE_LENGTH, 200, NULL, 0, NULL},
+                             {STEP_NORMAL, 200, NULL, 0, "[1,2,3]"}};
+    script(s, 2);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct tsink t = {0};
+    struct http_sink sk = tsink_of(&t);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(t.begins, 2); /* the cut body had begun */
+    assert_int_equal(t.ends, 1);   /* ... and never ended */
+    assert_string_equal(t.got.data, "[1,2,3]");
+    const struct http_stats *st = http_stats(f->c);
+    assert_int_equal(st->transport_errors, 1);
+    assert_int_equal(st->retries, 1);
+    assert_int_equal(st->bad_bodies, 0);
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
+static void test_stream_too_big(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(3, 1000, 1);
+    struct tsink t = {0};
+    struct http_sink sk = tsink_of(&t);
+    /* Declared too long: refused before the sink hears of it. */
+    const struct step s1[] = {{STEP_STREAM, 200, NULL, 5000, NULL}};
+    script(s1, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), -1);
+    assert_int_equal(f->err.code, SS_ETOOBIG);
+    assert_int_equal(t.datas, 0);
+    /* No length, endless: stopped at the cap, not retried. */
+    const struct step s2[] = {{STEP_CHUNKED_BIG, 200, NULL, 0, NULL}};
+    script(s2, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), -1);
+    assert_int_equal(f->err.code, SS_ETOOBIG);
+    assert_true(t.got.len <= 1000);
+    assert_int_equal(t.ends, 0);
+    assert_int_equal(http_stats(f->c)->requests, 2);
+    assert_int_equal(http_stats(f->c)->retries, 0);
+    /* Exactly at the cap is fine. */
+    const struct step s3[] = {{STEP_STREAM, 200, NULL, 1000, NULL}};
+    script(s3, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(t.got.len, 1000);
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
+static void test_stream_error_body_not_to_sink(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct tsink t = {0};
+    struct http_sink sk = tsink_of(&t);
+    const struct step s[] = {{STEP_NORMAL, 404, NULL, 0, "{\"error\":\"no such thing\"}"}};
+    script(s, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(f->resp.status, 404);
+    assert_string_equal(f->resp.body.data, "{\"error\":\"no such thing\"}");
+    assert_int_equal(t.begins + t.datas + t.ends, 0);
+
+    /* A 5xx on the way to a 200: only the 200 reaches the sink. */
+    const struct step s2[] = {{STEP_NORMAL, 503, NULL, 0, "busy"},
+                              {STEP_NORMAL, 200, NULL, 0, "[]"}};
+    script(s2, 2);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(t.begins, 1);
+    assert_string_equal(t.got.data, "[]");
+    assert_int_equal(f->resp.body.len, 0);
+
+    /* A long error body is kept up to HTTP_ERROR_BODY_MAX; the message is at the start. */
+    const struct step s3[] = {{STEP_NORMAL, 400, NULL, 100000, NULL}};
+    script(s3, 1);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), 0);
+    assert_int_equal(f->resp.status, 400);
+    assert_int_equal(f->resp.body.len, HTTP_ERROR_BODY_MAX);
+    assert_int_equal(t.begins, 1);
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
+static void test_stream_data_abort(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_STREAM, 200, NULL, 5000, NULL},
+                             {STEP_NORMAL, 200, NULL, 0, "[]"}};
+    script(s, 2);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct tsink t = {.fail_data = 1};
+    struct http_sink sk = tsink_of(&t);
+    assert_int_equal(do_req(f, "GET", NULL, NULL, NULL, &sk), -1);
+    assert_int_equal(f->err.code, SS_EINVAL);
+    assert_non_null(strstr(f->err.msg, "record 3 is not an object"));
+    assert_non_null(strstr(f->err.msg, f->url));
+    assert_int_equal(served(), 1);
+    assert_int_equal(t.datas, 1);
+    assert_int_equal(t.ends, 0);
+    assert_int_equal(http_stats(f->c)->retries, 0);
+    buf_free(&t.got);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +1137,18 @@ int main(void)
         cmocka_unit_test(test_transport_error_exhausted),
         cmocka_unit_test(test_secret_never_printed),
         cmocka_unit_test(test_keepalive_reuse),
+        cmocka_unit_test(test_header_auth_every_attempt),
+        cmocka_unit_test(test_query_auth),
+        cmocka_unit_test(test_form_auth),
+        cmocka_unit_test(test_sign_per_attempt),
+        cmocka_unit_test(test_auth_secret_never_leaks),
+        cmocka_unit_test(test_stream_in_pieces),
+        cmocka_unit_test(test_stream_malformed_retried),
+        cmocka_unit_test(test_stream_malformed_one_budget),
+        cmocka_unit_test(test_stream_short_body_begins_again),
+        cmocka_unit_test(test_stream_too_big),
+        cmocka_unit_test(test_stream_error_body_not_to_sink),
+        cmocka_unit_test(test_stream_data_abort),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -922,6 +922,119 @@ static void test_load_errors(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/scales.yaml"));
 }
 
+/* ---- a vendor's fallback tables declared in YAML (vendor_levels) ------------- */
+
+#define ACME_TABLES                                                                                \
+    "cefr:\n"                                                                                      \
+    "  - {code: A1, rank: 1}\n"                                                                    \
+    "  - {code: A2, rank: 2}\n"                                                                    \
+    "  - {code: B1, rank: 3}\n"                                                                    \
+    "actfl:\n"                                                                                     \
+    "  - {code: Novice Low, rank: 1}\n"                                                            \
+    "statuses:\n"                                                                                  \
+    "  default:\n"                                                                                 \
+    "    done: completed\n"                                                                        \
+    "score_scales:\n"                                                                              \
+    "  acme:\n"                                                                                    \
+    "    \"*\": {name: acme, min: 0, max: 50, linear: true}\n"                                     \
+    "  other:\n"                                                                                   \
+    "    \"*\": {name: other, min: 0, max: 50, linear: true}\n"                                    \
+    "acme_levels:\n"                                                                               \
+    "  Rookie: A1\n"                                                                               \
+    "  Pro: B1\n"                                                                                  \
+    "acme_scores:\n"                                                                               \
+    "  - {min: 0, max: 19, level: Rookie, cefr: A1}\n"                                             \
+    "  - {min: 20, max: 34, level: Middling, cefr: A2}\n"                                          \
+    "  - {min: 35, max: 50, level: Pro, cefr: B1}\n"
+
+static void test_vendor_levels_yaml(void **state)
+{
+    (void)state;
+    struct ss_err err = {0};
+    struct scales *s = NULL;
+    struct ss_batch b;
+    const char *yaml = ACME_TABLES "vendor_levels:\n"
+                                   "  acme:\n"
+                                   "    label: ACME\n"
+                                   "    level_names: acme_levels\n"
+                                   "    score_bands: acme_scores\n";
+    if (scales_load_string(yaml, "acme.yaml", &s, &err) != 0)
+        print_error("%s\n", err.msg);
+    assert_non_null(s);
+    batch_init(&b);
+
+    /* the level name first */
+    struct ss_result *r = new_result(&b, "Any", "done", 1, 10.0);
+    r->placement = strdup("pro");
+    norm_result(s, "acme", r);
+    assert_string_equal(norm_cefr_code(s, r->cefr.low), "B1");
+    assert_non_null(strstr(r->cefr.rule, "acme_levels"));
+    /* then the score, with a note naming the vendor's label */
+    struct ss_result *u = new_result(&b, "Any", "done", 1, 25.5);
+    u->placement = strdup("Wizard");
+    norm_result(s, "acme", u);
+    assert_true(has_note(u, "unknown ACME level \"Wizard\""));
+    assert_string_equal(norm_cefr_code(s, u->cefr.low), "A2");
+    assert_non_null(strstr(u->cefr.rule, "acme_scores"));
+    assert_non_null(strstr(u->cefr.rule, "Middling"));
+    /* a score outside the table is noted, not guessed */
+    struct ss_result *o = new_result(&b, "Any", "done", 1, 50.5);
+    norm_result(s, "acme", o);
+    assert_int_equal(o->cefr.low, 0);
+    /* a CEFR label the vendor gave wins */
+    struct ss_result *g = new_result(&b, "Any", "done", 1, 40.0);
+    g->cefr.label = strdup("A1");
+    g->placement = strdup("Pro");
+    norm_result(s, "acme", g);
+    assert_string_equal(norm_cefr_code(s, g->cefr.low), "A1");
+    assert_null(g->cefr.rule);
+    /* another vendor does not get acme's tables */
+    struct ss_result *x = new_result(&b, "Any", "done", 1, 40.0);
+    x->placement = strdup("Pro");
+    norm_result(s, "other", x);
+    assert_int_equal(x->cefr.low, 0);
+    assert_null(x->cefr.rule);
+    batch_free(&b);
+    scales_free(s);
+
+    /* without vendor_levels the tables load but apply to nobody */
+    assert_int_equal(scales_load_string(ACME_TABLES, "acme.yaml", &s, &err), 0);
+    batch_init(&b);
+    struct ss_result *n = new_result(&b, "Any", "done", 1, 40.0);
+    n->placement = strdup("Pro");
+    norm_result(s, "acme", n);
+    assert_int_equal(n->cefr.low, 0);
+    batch_free(&b);
+    scales_free(s);
+
+    /* declarations are checked */
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    level_names: nope_levels\n",
+             "vendor_levels.acme.level_names:", "no level-name table \"nope_levels\"");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    score_bands: acme_levels\n",
+             "vendor_levels.acme.score_bands:", "no score-band table");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    label: ACME\n",
+             "vendor_levels.acme:", "neither level_names nor score_bands");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    level_name: acme_levels\n",
+             "vendor_levels.acme.level_name:", "did you mean \"level_names\"");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    level_names: acme_levels\n"
+                         "    sql_table: ref_acme\n",
+             "vendor_levels.acme.sql_table:", "needs score_bands");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    score_bands: acme_scores\n"
+                         "    sql_table: \"ref_x; DROP TABLE y\"\n",
+             "vendor_levels.acme.sql_table:", "not a name");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    score_bands: acme_scores\n"
+                         "    sql_table: ref_cefr_levels\n",
+             "vendor_levels.acme.sql_table:", "not a name");
+    /* the two tables of one name must agree */
+    load_bad(ACME_TABLES "nope_levels:\n  X: A1\nnope_scores:\n"
+                         "  - {min: 0, max: 1, level: x, cefr: A2}\n",
+             "nope_scores[0].cefr:", "\"x\" is A1 in nope_levels");
+    load_bad(ACME_TABLES "vendor_levels:\n  acme:\n    score_bands: acme_scores\n"
+                         "  other:\n    score_bands: acme_scores\n    sql_table: ref_a\n"
+                         "  third:\n    score_bands: acme_scores\n    sql_table: ref_b\n",
+             "vendor_levels.third.sql_table:", "already exported to ref_a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_result_idempotent),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_vendor_levels_yaml),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

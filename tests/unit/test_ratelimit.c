@@ -169,6 +169,102 @@ static void test_bad_arguments(void **state)
     rl_free(NULL);
 }
 
+/* A server's admission: the same verdict as rl_delay, recorded only when
+ * allowed, so no span ever holds more than the limit of admitted requests. */
+static void test_try_acquire(void **state)
+{
+    (void)state;
+    const struct rl_window w[] = {{5, 1 * SEC}, {20, 10 * SEC}};
+    struct rate_limiter *rl = rl_new(w, 2, 0);
+    assert_non_null(rl);
+    for (int i = 0; i < 5; i++)
+        assert_true(rl_try_acquire(rl, 0) == 0);
+    /* Refused: the wait, and nothing recorded (asking again says the same). */
+    assert_true(rl_try_acquire(rl, 0) == SEC);
+    assert_true(rl_try_acquire(rl, 400000) == 600000);
+    assert_true(rl_delay(rl, 400000) == 600000);
+    assert_true(rl_try_acquire(rl, SEC) == 0);
+    rl_free(rl);
+
+    /* Requests arriving every 30 ms for a minute: what is admitted keeps
+     * both windows, and every refusal had a full window. */
+    rl = rl_new(w, 2, 0);
+    assert_non_null(rl);
+    int64_t *t = malloc(2000 * sizeof *t);
+    assert_non_null(t);
+    size_t n = 0;
+    for (int64_t now = 0; now < 60 * SEC; now += 30000) {
+        int64_t d = rl_delay(rl, now);
+        int64_t got = rl_try_acquire(rl, now);
+        assert_true(got == d);
+        if (got == 0)
+            t[n++] = now;
+    }
+    check_window(t, n, 5, SEC);
+    check_window(t, n, 20, 10 * SEC);
+    assert_true(n == 20 * 6); /* the long window binds: 20 per 10 s */
+    free(t);
+    rl_free(rl);
+
+    /* A block counts as well. */
+    rl = rl_new(w, 1, 0);
+    rl_block_until(rl, 5 * SEC);
+    assert_true(rl_try_acquire(rl, 2 * SEC) == 3 * SEC);
+    assert_true(rl_try_acquire(rl, 5 * SEC) == 0);
+    rl_free(rl);
+    assert_true(rl_try_acquire(NULL, 0) == 0);
+}
+
+/* A 1 us margin gives closed spans: requests at t and t + period are in the
+ * same span (the sandbox's strictest reading). */
+static void test_closed_span(void **state)
+{
+    (void)state;
+    const struct rl_window w[] = {{2, 1 * SEC}};
+    struct rate_limiter *rl = rl_new(w, 1, 1);
+    assert_non_null(rl);
+    assert_true(rl_try_acquire(rl, 0) == 0);
+    assert_true(rl_try_acquire(rl, 500000) == 0);
+    assert_true(rl_try_acquire(rl, SEC) == 1);
+    assert_true(rl_try_acquire(rl, SEC + 1) == 0);
+    rl_free(rl);
+}
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    assert_int_equal(rl_retry_after_s(-5), 1);
+    assert_int_equal(rl_retry_after_s(0), 1);
+    assert_int_equal(rl_retry_after_s(1), 1);
+    assert_int_equal(rl_retry_after_s(SEC), 1);
+    assert_int_equal(rl_retry_after_s(SEC + 1), 2);
+    assert_int_equal(rl_retry_after_s(700 * SEC - 3), 700);
+    assert_int_equal(rl_retry_after_s(1200 * SEC + 1), 1201);
+}
+
+static void test_count_recent(void **state)
+{
+    (void)state;
+    const struct rl_window w[] = {{3, 1 * SEC}, {10, 100 * SEC}};
+    struct rate_limiter *rl = rl_new(w, 2, 0);
+    assert_non_null(rl);
+    assert_int_equal(rl_count_recent(rl, 0, SEC), 0);
+    int64_t at[] = {0, 500000, SEC, 1500000};
+    for (size_t i = 0; i < 4; i++)
+        rl_record(rl, at[i]);
+    /* Closed: 0.5 s is exactly one span before 1.5 s. */
+    assert_int_equal(rl_count_recent(rl, 1500000, SEC), 3);
+    assert_int_equal(rl_count_recent(rl, 1500000, SEC - 1), 2);
+    assert_int_equal(rl_count_recent(rl, 1500000, 10 * SEC), 4);
+    assert_int_equal(rl_count_recent(rl, 9 * SEC, SEC), 0);
+    /* Only the largest window's last 10 are remembered. */
+    for (int i = 0; i < 20; i++)
+        rl_record(rl, 2 * SEC);
+    assert_int_equal(rl_count_recent(rl, 2 * SEC, 10 * SEC), 10);
+    rl_free(rl);
+    assert_int_equal(rl_count_recent(NULL, 0, SEC), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +273,10 @@ int main(void)
         cmocka_unit_test(test_margin),
         cmocka_unit_test(test_block_until),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_try_acquire),
+        cmocka_unit_test(test_closed_span),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_count_recent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

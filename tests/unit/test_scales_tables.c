@@ -521,12 +521,102 @@ static void test_load_new_sections(void **state)
     load_bad(HEAD "sources:\n  toefl: ETS\n", "bad.yaml:12: sources.toefl:", "not a table");
 }
 
+/* ---- level scales found by name ------------------------------------------------ */
+
+static int count_table(void *arg, const char *table, const char *const *v, int n)
+{
+    struct rows *r = arg;
+    (void)v;
+    if (strcmp(table, "ref_zeta_bands") == 0 && n == 5)
+        r->count++;
+    else if (strncmp(table, "ref_zeta", 8) == 0)
+        r->bad_width++;
+    return 0;
+}
+
+static void test_level_scale_by_name(void **state)
+{
+    (void)state;
+    struct ss_err err = {0};
+    struct scales *s = NULL;
+    struct norm_explain x;
+    /* tables named zeta_levels / zeta_scores, with no vendor_levels at all:
+     * `explain zeta` finds them by name */
+    const char *zeta = HEAD "zeta_levels:\n  Low: A1\n  High: B1\n"
+                            "zeta_scores:\n"
+                            "  - {min: 0, max: 9, level: Low, cefr: A1}\n"
+                            "  - {min: 10, max: 20, level: High, cefr: B1}\n"
+                            "score_scales:\n  zv:\n    \"*\": {name: zeta, min: 0, max: 20, "
+                            "linear: true}\n";
+    const char *with_vl = "vendor_levels:\n  zv:\n    label: Zeta\n    level_names: zeta_levels\n"
+                          "    score_bands: zeta_scores\n    sql_table: ref_zeta_bands\n"
+                          "sources:\n  zeta_scores: \"Zeta manual\"\n";
+    if (scales_load_string(zeta, "zeta.yaml", &s, &err) != 0)
+        print_error("%s\n", err.msg);
+    assert_non_null(s);
+    assert_int_equal(norm_explain(s, "zeta", "15", NULL, NULL, &x, &err), 0);
+    assert_true(x.known);
+    assert_int_equal(x.cefr_low, 3);
+    assert_string_equal(x.category, "High");
+    assert_non_null(strstr(x.rule, "zeta_scores"));
+    assert_float_equal(x.pct, 75.0, 1e-9); /* the score scale of the same name */
+    assert_int_equal(norm_explain(s, "zeta", "low", NULL, NULL, &x, &err), 0);
+    assert_true(x.known);
+    assert_int_equal(x.cefr_low, 1);
+    assert_non_null(strstr(x.rule, "zeta_levels"));
+    assert_int_equal(norm_explain(s, "zeta", "Middle", NULL, NULL, &x, &err), 0);
+    assert_false(x.known);
+    assert_non_null(strstr(x.message, "zeta_levels"));
+    assert_int_equal(norm_explain(s, "zeta", "21", NULL, NULL, &x, &err), 0);
+    assert_false(x.known);
+    assert_non_null(strstr(x.message, "outside"));
+    /* a name with no such tables is no scale */
+    assert_int_equal(norm_explain(s, "eta", "1", NULL, NULL, &x, &err), -1);
+    /* not exported: no SQL table is declared for them */
+    struct rows r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(scales_export(s, count_table, &r), 0);
+    assert_int_equal(r.count, 0);
+    assert_null(scales_band_sql_table(s, 0));
+    scales_free(s);
+
+    /* declared for a made-up vendor: the vendor's name is a scale, its label
+     * names the tables, and the rows go to the SQL table it names */
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, "%s%s", zeta, with_vl);
+    if (scales_load_string(yaml, "zeta.yaml", &s, &err) != 0)
+        print_error("%s\n", err.msg);
+    assert_non_null(s);
+    assert_int_equal(norm_explain(s, "zv", "Wizard", NULL, NULL, &x, &err), 0);
+    assert_false(x.known);
+    assert_non_null(strstr(x.message, "neither a Zeta score (0-20)"));
+    assert_int_equal(norm_explain(s, "ZV", "3", NULL, NULL, &x, &err), 0);
+    assert_true(x.known);
+    assert_int_equal(x.cefr_low, 1);
+    assert_string_equal(x.scale, "zv");
+    assert_string_equal(x.source, "Zeta manual");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(scales_export(s, count_table, &r), 0);
+    assert_int_equal(r.count, 2);
+    assert_int_equal(r.bad_width, 0);
+    assert_string_equal(scales_band_sql_table(s, 0), "ref_zeta_bands");
+    assert_null(scales_band_sql_table(s, 1));
+    /* the unknown-scale message lists it */
+    assert_int_equal(norm_explain(s, "nosuch", "1", NULL, NULL, &x, &err), -1);
+    assert_non_null(strstr(err.msg, "zv"));
+    scales_free(s);
+
+    /* each kind of table has its shape */
+    load_bad(HEAD "zeta_scores: {min: 0}\n", "bad.yaml:11: zeta_scores:", "expected a list");
+    load_bad(HEAD "zeta_levels: [Low]\n", "bad.yaml:11: zeta_levels:", "expected a mapping");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publisher_cuts),    cmocka_unit_test(test_cepa_cuts),
         cmocka_unit_test(test_actfl_columns),     cmocka_unit_test(test_export),
-        cmocka_unit_test(test_load_new_sections),
+        cmocka_unit_test(test_load_new_sections), cmocka_unit_test(test_level_scale_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

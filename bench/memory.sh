@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Peak RSS of scoresync, which must stay flat whatever the response size
+# (target: under 64 MiB). Against the sandbox with rate limits off:
+#   1. a backfill of N reports (default 200000) with ordinary windows;
+#   2. one window holding W records (default 50000): the window spans the
+#      whole range and the response cap is raised so it is never split.
+# OLD_BIN=path/to/an/older/scoresync measures that binary too, same run
+# (OLD_SCALES: its scales.yaml, default the one beside its source tree).
+#   bench/memory.sh [REPORTS] [WINDOW_RECORDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200000}
+w=${2:-50000}
+bash scripts/build.sh
+bin=$PWD/${BUILD_DIR:-build}/scoresync
+T=$(mktemp -d)
+chmod 755 "$T"
+export SS_PG_PORT=${SS_PG_PORT:-54379} SS_PG_FAST=1
+"$bin" sandbox --port 0 --port-file "$T/port" --reports "$n" --no-limits --quiet &
+sb=$!
+# A second sandbox whose whole range holds about W completed reports (about
+# 4 in 5 generated reports are completed), read as one window.
+"$bin" sandbox --port 0 --port-file "$T/port2" --reports "$((w * 13 / 10))" --no-limits --quiet &
+sb2=$!
+trap 'kill $sb $sb2 2>/dev/null; bash scripts/localpg.sh stop "$T/pg" >/dev/null 2>&1; rm -rf "$T"' EXIT
+bash scripts/localpg.sh start "$T/pg" >/dev/null
+export DATABASE_URL=$(bash scripts/localpg.sh url "$T/pg")
+for _ in $(seq 100); do [ -s "$T/port" ] && [ -s "$T/port2" ] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$T/port")"
+url2="http://127.0.0.1:$(cat "$T/port2")"
+export K=sandbox-demo
+config() { # $1 file, $2 window yaml, $3 max_response_bytes, $4 sandbox url [, $5 scales]
+  cat >"$1" <<YAML
+database:
+  url: \${DATABASE_URL}
+  batch_rows: ${BATCH_ROWS:-2000}
+scales: ${5:-$PWD/config/scales.yaml}
+vendors:
+  emmersion:
+    base_url: $4/emmersion/2020q3
+    rate_limits: [{requests: 100000, per_seconds: 1}]
+    http: {max_response_bytes: $3}
+    accounts:
+      - name: demo
+        api_key: \${K}
+        streams: [scores]
+        window: $2
+YAML
+}
+config "$T/normal.yaml" "{initial_days: 30, max_days: 365, target_records: 5000}" 67108864 "$url"
+config "$T/wide.yaml" "{initial_days: 36500, max_days: 36500, target_records: 1000000}" \
+  4294967296 "$url2"
+"$bin" -q --config "$T/normal.yaml" migrate
+
+rss() { # $1 binary, $2 config -> peak RSS KiB, seconds, rows
+  psql "$DATABASE_URL" -qc "TRUNCATE results, candidates, checkpoints, quarantine CASCADE" >/dev/null
+  local s e
+  s=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$T/rss" "$1" -q --config "$2" backfill --vendor emmersion \
+    --since 2015-01-01 >/dev/null
+  e=$(date +%s.%N)
+  echo "$(cat "$T/rss") KiB, $(awk -v s="$s" -v e="$e" 'BEGIN{printf "%.1f", e-s}') s, $(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results") rows"
+}
+wc=$(curl -s "$url2/_sandbox/emmersion/expected?account=demo" | grep -o '"completed":[0-9]*' | cut -d: -f2)
+echo "backfill of $n reports, ordinary windows: $(rss "$bin" "$T/normal.yaml")"
+echo "one window of $wc records:             $(rss "$bin" "$T/wide.yaml")"
+if [ -n "${OLD_BIN:-}" ]; then
+  os=${OLD_SCALES:-$(dirname "$OLD_BIN")/../config/scales.yaml}
+  config "$T/old-normal.yaml" "{initial_days: 30, max_days: 365, target_records: 5000}" 67108864 \
+    "$url" "$os"
+  config "$T/old-wide.yaml" "{initial_days: 36500, max_days: 36500, target_records: 1000000}" \
+    4294967296 "$url2" "$os"
+  echo "OLD backfill of $n reports:            $(rss "$OLD_BIN" "$T/old-normal.yaml")"
+  echo "OLD one window of $wc records:         $(rss "$OLD_BIN" "$T/old-wide.yaml")"
+fi
