@@ -116,8 +116,10 @@ static const struct cfg_key window_keys[] = {
      "windows are never split below this; a full window this small is an error"},
     {"max_days", KT_DOUBLE, AOFF(window_max_days), "365", 0.0001, 36500, 0, NULL,
      "windows never grow beyond this"},
-    {"target_records", KT_INT, AOFF(window_target_records), "2000", 1, 1000000, 0, NULL,
-     "windows returning more are split, those under half of it widened"},
+    {"target_records", KT_INT, AOFF(window_target_records), "10000", 1, 1000000, 0, NULL,
+     "records wanted per window: the next window is sized by the last one's density toward "
+     "it; requests are the scarce resource and memory no longer grows with a response, so "
+     "large accounts want few large responses (about 11 requests per 100,000 reports)"},
     {NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -25,7 +25,7 @@ int pager_window_init(struct pager *p, const struct vendor_ctx *ctx, struct ss_e
         p->initial_us = p->min_us;
     if (p->initial_us > p->max_us)
         p->initial_us = p->max_us;
-    p->target = a->window_target_records > 0 ? a->window_target_records : 2000;
+    p->target = a->window_target_records > 0 ? a->window_target_records : 10000;
     p->until = ctx->until != TS_NULL && ctx->until < ctx->now ? ctx->until : ctx->now;
 
     int64_t start;

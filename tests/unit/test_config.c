@@ -203,7 +203,7 @@ static void test_example_yaml(void **state)
     assert_true(a->window_initial_days == 30.0);
     assert_true(a->window_min_seconds == 60.0);
     assert_true(a->window_max_days == 365.0);
-    assert_int_equal(a->window_target_records, 2000);
+    assert_int_equal(a->window_target_records, 10000);
     assert_int_equal(a->overlap_minutes, 60);
     assert_string_equal(a->start_date, "2015-01-01");
     assert_int_equal(a->timeout_s, 60);
@@ -298,7 +298,7 @@ static void test_defaults(void **state)
     assert_true(a->window_initial_days == 30.0);
     assert_true(a->window_min_seconds == 60.0);
     assert_true(a->window_max_days == 365.0);
-    assert_int_equal(a->window_target_records, 2000);
+    assert_int_equal(a->window_target_records, 10000);
     assert_int_equal(a->overlap_minutes, 60);
     assert_string_equal(a->start_date, "2015-01-01");
     assert_int_equal(a->timeout_s, 60);

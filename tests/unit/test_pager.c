@@ -173,7 +173,7 @@ static void test_window_start(void **state)
     assert_true(p.min_us == 1000000);
     assert_true(p.max_us == 10 * DAY);
     assert_true(p.initial_us == 10 * DAY && p.span == 10 * DAY);
-    assert_int_equal(p.target, 2000); /* the default */
+    assert_int_equal(p.target, 10000); /* the config default */
 }
 
 static void test_next_span(void **state)
