@@ -42,3 +42,14 @@ pass "no 429 under the real limits ($(q "SELECT sum(requests) FROM sync_runs") r
 
 # The other account's data did not leak into this one.
 [ "$(q "SELECT count(*) FROM vendor_accounts")" = 1 ] || fail "unexpected accounts"
+
+# Every stored time is the vendor's text as PostgreSQL reads it (7 fraction
+# digits rounded to the microsecond, not truncated), and so is every duration.
+bad=$(q "SELECT count(*) FROM results WHERE stream = 'scores' AND (
+           started_at IS DISTINCT FROM (raw->>'started')::timestamptz OR
+           completed_at IS DISTINCT FROM (raw->>'completed')::timestamptz OR
+           duration IS DISTINCT FROM (raw->>'duration')::interval)")
+checked=$(q "SELECT count(*) FROM results WHERE stream = 'scores' AND raw->>'completed' ~ '\.[0-9]{7}'")
+[ "$checked" -gt 0 ] || fail "no 7-digit fractions served"
+[ "$bad" = 0 ] || fail "$bad results whose times differ from (raw->>'field')::timestamptz"
+pass "times and durations equal PostgreSQL's reading of the raw text ($checked with 7 digits)"
