@@ -44,6 +44,48 @@ struct ss_candidate *batch_add_candidate(struct ss_batch *b)
     return c;
 }
 
+struct ss_assessment *batch_add_assessment(struct ss_batch *b)
+{
+    if (grow((void **)&b->assess, b->n_assess, &b->cap_assess, sizeof *b->assess) != 0)
+        return NULL;
+    struct ss_assessment *a = &b->assess[b->n_assess++];
+    memset(a, 0, sizeof *a);
+    return a;
+}
+
+struct ss_group *batch_add_group(struct ss_batch *b)
+{
+    if (grow((void **)&b->groups, b->n_groups, &b->cap_groups, sizeof *b->groups) != 0)
+        return NULL;
+    struct ss_group *g = &b->groups[b->n_groups++];
+    memset(g, 0, sizeof *g);
+    g->score = NAN;
+    g->assigned_at = g->completed_at = TS_NULL;
+    return g;
+}
+
+int group_add_member(struct ss_group *g, const char *key)
+{
+    char *k = strdup(key ? key : "");
+    char **p = k ? realloc(g->member_keys, (g->n_members + 1) * sizeof *p) : NULL;
+    if (!p) {
+        free(k);
+        return -1;
+    }
+    g->member_keys = p;
+    p[g->n_members++] = k;
+    return 0;
+}
+
+void assessment_clear(struct ss_assessment *a)
+{
+    free(a->vendor_key);
+    free(a->name);
+    free(a->assessment_type);
+    free(a->raw_json);
+    memset(a, 0, sizeof *a);
+}
+
 static void band_init(struct ss_band *bd)
 {
     bd->label = NULL;
@@ -179,6 +221,20 @@ void result_clear(struct ss_result *r)
     memset(r, 0, sizeof *r);
 }
 
+void group_clear(struct ss_group *g)
+{
+    free(g->vendor_key);
+    free(g->candidate_key);
+    free(g->score_label);
+    level_clear(&g->cefr);
+    free(g->level_name);
+    for (size_t i = 0; i < g->n_members; i++)
+        free(g->member_keys[i]);
+    free(g->member_keys);
+    free(g->raw_json);
+    memset(g, 0, sizeof *g);
+}
+
 void candidate_clear(struct ss_candidate *c)
 {
     free(c->vendor_key);
@@ -200,7 +256,11 @@ void batch_reset(struct ss_batch *b)
         result_clear(&b->res[i]);
     for (size_t i = 0; i < b->n_quar; i++)
         quarantine_clear(&b->quar[i]);
-    b->n_cand = b->n_res = b->n_quar = 0;
+    for (size_t i = 0; i < b->n_assess; i++)
+        assessment_clear(&b->assess[i]);
+    for (size_t i = 0; i < b->n_groups; i++)
+        group_clear(&b->groups[i]);
+    b->n_cand = b->n_res = b->n_quar = b->n_assess = b->n_groups = 0;
 }
 
 void batch_free(struct ss_batch *b)
@@ -209,5 +269,7 @@ void batch_free(struct ss_batch *b)
     free(b->cand);
     free(b->res);
     free(b->quar);
+    free(b->assess);
+    free(b->groups);
     memset(b, 0, sizeof *b);
 }

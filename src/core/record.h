@@ -87,6 +87,32 @@ struct ss_quarantine {
     char *raw; /* raw text as received (may be invalid JSON); NULL if none */
 };
 
+/* A test of the vendor's catalogue ("GET tests", "GetTests"): one row of
+ * `assessments`, whether or not a result uses it yet. */
+struct ss_assessment {
+    char *vendor_key; /* the vendor's id of the test (its name where it has none) */
+    char *name;
+    char *assessment_type; /* product family or kind, NULL if none */
+    char *raw_json;        /* the vendor's catalogue entry, compact JSON */
+};
+
+/* A group of results the vendor reports together with an overall score and
+ * level (an overall result over a reading & listening, a speaking and a
+ * writing test). */
+struct ss_group {
+    char *vendor_key;    /* the vendor's id of the group (an overall id) */
+    char *candidate_key; /* ss_candidate.vendor_key of its candidate */
+    int has_score;
+    double score;                      /* overall score as the vendor sent it; NAN if none */
+    char *score_label;                 /* the score as text where the vendor sends text */
+    struct ss_level cefr;              /* label verbatim; ranks filled by the sink */
+    char *level_name;                  /* the vendor's own level name ("Advance Low") */
+    int64_t assigned_at, completed_at; /* TS_NULL if none */
+    char **member_keys;                /* ss_result.vendor_key of the results it groups */
+    size_t n_members;
+    char *raw_json; /* the vendor's group object, compact JSON */
+};
+
 struct ss_batch {
     struct ss_candidate *cand;
     size_t n_cand, cap_cand;
@@ -94,6 +120,10 @@ struct ss_batch {
     size_t n_res, cap_res;
     struct ss_quarantine *quar;
     size_t n_quar, cap_quar;
+    struct ss_assessment *assess; /* the vendor's test catalogue */
+    size_t n_assess, cap_assess;
+    struct ss_group *groups; /* grouped (overall) results */
+    size_t n_groups, cap_groups;
     /* Set by extractors of streams that carry less than the main one
      * (a list of assignments beside the scores): their rows are inserted when new
      * but never overwrite a candidate, or a result another stream loaded. */
@@ -105,6 +135,13 @@ void batch_init(struct ss_batch *b);
  * and percentages to NAN); the batch owns it. NULL on out of memory. */
 struct ss_candidate *batch_add_candidate(struct ss_batch *b);
 struct ss_result *batch_add_result(struct ss_batch *b);
+/* Zeroed slots owned by the batch (a group's times TS_NULL, score NAN). */
+struct ss_assessment *batch_add_assessment(struct ss_batch *b);
+struct ss_group *batch_add_group(struct ss_batch *b);
+/* Appends a copy of key to g's members; -1 on out of memory. */
+int group_add_member(struct ss_group *g, const char *key) SS_MUSTCHECK;
+void assessment_clear(struct ss_assessment *a);
+void group_clear(struct ss_group *g);
 /* Gives r the same empty state as a batch_add_result() slot (TS_NULL times,
  * NAN scores and bands, passed -1), for a result that lives outside a batch.
  * Owns nothing yet; release what a parser put in it with result_clear(). */

@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 
 #include "../core/buf.h"
+#include "../core/redact.h"
+#include "../core/jsonw.h"
 #include "../core/timeparse.h"
 
 /* COPY text for one table of one batch; far above any sane batch. */
@@ -171,6 +173,9 @@ struct loader {
     char *stage_ddl;
     char *copy_cand, *upsert_cand;
     char *copy_res, *upsert_res;
+    /* Quarantine rows the loader itself added for the last batch (records
+     * the database would refuse, ambiguous duplicates): load_quarantined(). */
+    struct ss_batch vq;
     /* renormalize: rows staged by load_renorm_add() until load_renorm_apply() */
     struct buf renorm;
     long renorm_rows;
@@ -430,6 +435,7 @@ void loader_free(struct loader *l)
     if (!l)
         return;
     buf_free(&l->copy);
+    batch_free(&l->vq);
     buf_free(&l->renorm);
     free(l->renorm_ddl);
     free(l->copy_renorm);
@@ -451,6 +457,7 @@ struct loader *loader_new(struct db *db, struct ss_err *err)
     }
     l->db = db;
     buf_init(&l->copy, LOAD_COPY_LIMIT);
+    batch_init(&l->vq);
     l->stage_ddl = build_sql(build_stage_ddl, err);
     l->upsert_cand = build_sql(build_upsert_cand, err);
     l->upsert_res = build_sql(build_upsert_res, err);
@@ -600,11 +607,48 @@ static size_t utf8_len(const unsigned char *p)
     return 0;
 }
 
+static int hexval(unsigned char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* The \uXXXX escape at p as a code unit, or -1 if p is not one. */
+static long u_escape(const unsigned char *p)
+{
+    if (p[0] != '\\' || p[1] != 'u')
+        return -1;
+    long v = 0;
+    for (int i = 2; i < 6; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* For a JSON escape at p: 1 when it is a high surrogate followed by a low
+ * one (a pair, 12 bytes), -1 when it is a lone surrogate, 0 otherwise. */
+static int surrogate_escape(const unsigned char *p)
+{
+    long u = u_escape(p);
+    if (u < 0xD800 || u > 0xDFFF)
+        return 0;
+    if (u >= 0xDC00)
+        return -1;
+    long lo = u_escape(p + 6);
+    return lo >= 0xDC00 && lo <= 0xDFFF ? 1 : -1;
+}
+
 /* Appends s as COPY text in one pass (the writer's hot path: ~1.5 KB of raw
  * JSON per row): escapes backslash, tab, newline and CR; replaces each byte
  * that is not valid UTF-8 with U+FFFD, so one bad byte from a vendor cannot
  * fail the whole batch (PostgreSQL rejects invalid UTF-8); and, for JSON,
- * turns the escape \u0000 (which jsonb refuses) into \ufffd. Valid JSON
+ * turns the escape \u0000 and lone surrogate escapes (which jsonb refuses)
+ * into \ufffd. Valid JSON
  * has backslashes only inside strings, so pairing them up is enough to
  * tell an escape from an escaped backslash. Runs of plain bytes are copied
  * with one append. */
@@ -636,9 +680,17 @@ static void cw_escape(struct cw *w, const char *s, int json)
             cw_raw(w, "\xEF\xBF\xBD", 3);
             p++;
         } else if (c == '\\') {
-            if (json && strncmp((const char *)p + 1, "u0000", 5) == 0) {
+            int sur = json ? surrogate_escape(p) : 0;
+            if (json && (strncmp((const char *)p + 1, "u0000", 5) == 0 || sur < 0)) {
+                /* \u0000 and lone surrogates: jsonb refuses both. */
                 cw_raw(w, "\\\\ufffd", 7);
                 p += 6;
+            } else if (sur > 0) { /* a valid pair: both escapes as they are */
+                cw_raw(w, "\\\\", 2);
+                cw_raw(w, (const char *)p + 1, 5);
+                cw_raw(w, "\\\\", 2);
+                cw_raw(w, (const char *)p + 7, 5);
+                p += 12;
             } else if (json && p[1] == '\\') {
                 cw_raw(w, "\\\\\\\\", 4);
                 p += 2;
@@ -982,27 +1034,6 @@ static int cmp_keyidx(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Sets skip[i] for every row whose key occurs again later in the batch: the
- * last occurrence wins, and the staging tables hold each key once. */
-static int mark_superseded(const char *const *keys, size_t n, unsigned char *skip,
-                           struct ss_err *err)
-{
-    memset(skip, 0, n);
-    if (n < 2)
-        return 0;
-    struct keyidx *ki = malloc(n * sizeof *ki);
-    if (!ki)
-        return err_set(err, SS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        ki[i] = (struct keyidx){keys[i], i};
-    qsort(ki, n, sizeof *ki, cmp_keyidx);
-    for (size_t i = 0; i + 1 < n; i++)
-        if (strcmp(ki[i].key, ki[i + 1].key) == 0)
-            skip[ki[i].idx] = 1;
-    free(ki);
-    return 0;
-}
-
 /* Parser contract checks, before anything is sent. */
 static int batch_check(const struct ss_batch *b, struct ss_err *err)
 {
@@ -1027,64 +1058,47 @@ static int batch_check(const struct ss_batch *b, struct ss_err *err)
 
 static int copy_buf(struct loader *l, const char *sql, const char *table, struct ss_err *err)
 {
+    /* No registered secret reaches a table, whichever vendor text carries
+     * it (a record or a reason echoing a key): one pass over the payload.
+     * Masking only shrinks the text; COPY text holds no NUL. The spare byte
+     * keeps redact_apply from taking a full buffer for a cut one. */
+    if (l->copy.len > 0) {
+        if (l->copy.cap < l->copy.len + 2) {
+            if (buf_append(&l->copy, " ", 1, err) != 0)
+                return err_prefix(err, "%s", table);
+            l->copy.data[--l->copy.len] = '\0';
+        }
+        redact_apply(l->copy.data, l->copy.cap);
+        l->copy.len = strlen(l->copy.data);
+    }
     if (db_copy_in(l->db, sql, l->copy.data ? l->copy.data : "", l->copy.len, err) != 0)
         return err_prefix(err, "%s", table);
     return 0;
 }
 
-/* skip[] (n entries, caller frees) marks rows superseded later in the batch. */
-static unsigned char *superseded(const void *rows, size_t n, size_t size, size_t key_off,
-                                 struct ss_err *err)
+/* COPYs the batch's candidates but those marked in skip (load_rows). */
+static int stage_candidates(struct loader *l, const struct ss_batch *b, const unsigned char *skip,
+                            struct ss_err *err)
 {
-    unsigned char *skip = malloc(n ? n : 1);
-    const char **keys = malloc((n ? n : 1) * sizeof *keys);
-    if (!skip || !keys) {
-        free(skip);
-        free(keys);
-        err_set(err, SS_ENOMEM, "out of memory");
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        memcpy(&keys[i], (const char *)rows + i * size + key_off, sizeof keys[i]);
-    int rc = mark_superseded(keys, n, skip, err);
-    free(keys);
-    if (rc != 0) {
-        free(skip);
-        return NULL;
-    }
-    return skip;
-}
-
-static int stage_candidates(struct loader *l, const struct ss_batch *b, struct ss_err *err)
-{
-    unsigned char *skip = superseded(b->cand, b->n_cand, sizeof *b->cand,
-                                     offsetof(struct ss_candidate, vendor_key), err);
-    if (!skip)
-        return -1;
     struct cw w = {&l->copy, err, 0, 1};
     buf_reset(&l->copy);
     for (size_t i = 0; i < b->n_cand && !w.failed; i++)
         if (!skip[i])
             write_candidate(&w, (long)i, &b->cand[i]);
-    free(skip);
     if (w.failed)
         return err_prefix(err, "candidates");
     return copy_buf(l, l->copy_cand, "candidates", err);
 }
 
-/* COPYs the batch's results (without raw, see RES_RAW_JOIN). *skip (the
- * caller frees it) marks results superseded later in the batch. */
+/* COPYs the batch's results but those marked in skip (without raw, see
+ * RES_RAW_JOIN). Each staged key is unique (validate_batch). */
 static int stage_results(struct loader *l, const struct ss_batch *b, const char *stream,
-                         const char *scales_version, unsigned char **skip, struct ss_err *err)
+                         const char *scales_version, const unsigned char *skip, struct ss_err *err)
 {
-    *skip =
-        superseded(b->res, b->n_res, sizeof *b->res, offsetof(struct ss_result, vendor_key), err);
-    if (!*skip)
-        return -1;
     struct cw w = {&l->copy, err, 0, 1};
     buf_reset(&l->copy);
     for (size_t i = 0; i < b->n_res && !w.failed; i++)
-        if (!(*skip)[i])
+        if (!skip[i])
             write_result(&w, (long)i, &b->res[i], stream, scales_version);
     if (w.failed)
         return err_prefix(err, "results");
@@ -1146,16 +1160,24 @@ static int stage_subscores(struct loader *l, const struct ss_batch *b, const uns
     return 0;
 }
 
+static void quar_key(const char *k, int strict, char *out, size_t n);
+
+/* The parsers' quarantine rows, then the loader's own (l->vq). */
 static int stage_quarantine(struct loader *l, const struct ss_batch *b, struct ss_err *err)
 {
     struct cw w = {&l->copy, err, 0, 1};
     buf_reset(&l->copy);
-    for (size_t i = 0; i < b->n_quar && !w.failed; i++) {
-        const struct ss_quarantine *q = &b->quar[i];
+    for (size_t i = 0; i < b->n_quar + l->vq.n_quar && !w.failed; i++) {
+        const struct ss_quarantine *q = i < b->n_quar ? &b->quar[i] : &l->vq.quar[i - b->n_quar];
+        char key[400], field[204];
         cw_long(&w, (long)i);
-        /* Quarantine must never fail a batch: fill what the parser left out. */
-        cw_text(&w, q->record_key ? q->record_key : "(unknown)");
-        cw_text(&w, q->field);
+        /* Quarantine must never fail a batch: fill what the parser left out,
+         * and keep the indexed key and field within the index's limit. */
+        quar_key(q->record_key, 0, key, sizeof key);
+        cw_text(&w, key);
+        if (q->field)
+            snprintf(field, sizeof field, "%.200s", q->field);
+        cw_text(&w, q->field ? field : NULL);
         cw_text(&w, q->reason ? q->reason : "(no reason given)");
         cw_text(&w, q->raw);
         cw_end(&w);
@@ -1188,6 +1210,784 @@ static int exec_acct(struct loader *l, const char *sql, const char *acct, const 
     return 0;
 }
 
+/* ---- catalogue and groups ------------------------------------------------
+ * A catalogue holds tens of tests and a page tens of groups: each set goes
+ * as one jsonb parameter (jsonb_to_recordset), no staging table. Rows that
+ * did not change are not rewritten. */
+
+/* $1 account_id, $2 [{seq, vendor_key, name, assessment_type, raw}]. The
+ * last entry of a key wins. */
+static const char *const catalogue_sql =
+    "WITH x AS (SELECT DISTINCT ON (vendor_key) vendor_key, name, assessment_type, raw::jsonb "
+    "  AS raw, sha256(convert_to(raw, 'UTF8')) AS raw_sha256 FROM jsonb_to_recordset($2::jsonb) "
+    "  AS x(seq int, vendor_key text, name text, assessment_type text, raw text) "
+    "  ORDER BY vendor_key, seq DESC) "
+    "INSERT INTO assessments AS t (account_id, vendor_key, name, assessment_type, raw, raw_sha256) "
+    "SELECT $1::bigint, vendor_key, name, assessment_type, raw, raw_sha256 FROM x "
+    "ON CONFLICT (account_id, vendor_key) DO UPDATE SET name = EXCLUDED.name, "
+    "assessment_type = COALESCE(EXCLUDED.assessment_type, t.assessment_type), "
+    "raw = EXCLUDED.raw, raw_sha256 = EXCLUDED.raw_sha256, updated_at = now() "
+    "WHERE (t.name, t.assessment_type) IS DISTINCT FROM "
+    "(EXCLUDED.name, COALESCE(EXCLUDED.assessment_type, t.assessment_type)) "
+    "OR t.raw IS DISTINCT FROM EXCLUDED.raw";
+
+/* The groups of $2 (see write_groups) with their candidate's id; $1
+ * account_id. A group whose candidate is unknown has a NULL candidate_id. */
+#define GROUPS_X                                                                                   \
+    "WITH x AS (SELECT DISTINCT ON (x.candidate_key, x.vendor_key) x.*, c.id AS candidate_id "     \
+    "  FROM jsonb_to_recordset($2::jsonb) AS x(seq int, vendor_key text, candidate_key text, "     \
+    "  score numeric, score_label text, cefr_label text, cefr_low smallint, cefr_high smallint, "  \
+    "  level_name text, assigned_at timestamptz, completed_at timestamptz, raw text, "             \
+    "  members jsonb) LEFT JOIN candidates c ON c.account_id = $1::bigint "                        \
+    "  AND c.vendor_key = x.candidate_key ORDER BY x.candidate_key, x.vendor_key, x.seq DESC) "
+
+/* Upserts the groups; returns (changed, staged, with a known candidate). */
+static const char *const groups_sql =
+    GROUPS_X ", up AS (INSERT INTO result_groups AS t (account_id, candidate_id, vendor_key, "
+             "score, score_label, cefr_label, cefr_low, cefr_high, level_name, assigned_at, "
+             "completed_at, raw, raw_sha256) SELECT $1::bigint, candidate_id, vendor_key, score, "
+             "score_label, cefr_label, cefr_low, cefr_high, level_name, assigned_at, "
+             "completed_at, raw::jsonb, sha256(convert_to(raw, 'UTF8')) FROM x "
+             "WHERE candidate_id IS NOT NULL "
+             "ON CONFLICT (account_id, candidate_id, vendor_key) DO UPDATE SET "
+             "score = EXCLUDED.score, score_label = EXCLUDED.score_label, "
+             "cefr_label = EXCLUDED.cefr_label, cefr_low = EXCLUDED.cefr_low, "
+             "cefr_high = EXCLUDED.cefr_high, level_name = EXCLUDED.level_name, "
+             "assigned_at = EXCLUDED.assigned_at, completed_at = EXCLUDED.completed_at, "
+             "raw = EXCLUDED.raw, raw_sha256 = EXCLUDED.raw_sha256, updated_at = now() "
+             "WHERE (t.score, t.score_label, t.cefr_label, t.cefr_low, t.cefr_high, t.level_name, "
+             "t.assigned_at, t.completed_at) IS DISTINCT FROM (EXCLUDED.score, "
+             "EXCLUDED.score_label, EXCLUDED.cefr_label, EXCLUDED.cefr_low, EXCLUDED.cefr_high, "
+             "EXCLUDED.level_name, EXCLUDED.assigned_at, EXCLUDED.completed_at) "
+             "OR t.raw IS DISTINCT FROM EXCLUDED.raw RETURNING 1) "
+             "SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM x), "
+             "(SELECT count(candidate_id) FROM x)";
+
+/* Members of the staged groups: new ones added, moved ones renumbered,
+ * those no longer listed removed; identical rows untouched. */
+static const char *const group_members_sql =
+    GROUPS_X ", g AS (SELECT t.id, x.members FROM x JOIN result_groups t "
+             "ON t.account_id = $1::bigint AND t.candidate_id = x.candidate_id "
+             "AND t.vendor_key = x.vendor_key), "
+             "m AS (SELECT DISTINCT ON (g.id, e.key) g.id, e.key, e.pos::int AS pos FROM g "
+             "CROSS JOIN LATERAL jsonb_array_elements_text(g.members) WITH ORDINALITY "
+             "AS e(key, pos) ORDER BY g.id, e.key, e.pos), "
+             "del AS (DELETE FROM result_group_members d USING g WHERE d.group_id = g.id "
+             "AND NOT EXISTS (SELECT 1 FROM m WHERE m.id = d.group_id AND m.key = "
+             "d.result_vendor_key)) "
+             "INSERT INTO result_group_members AS t (group_id, account_id, result_vendor_key, "
+             "position) SELECT id, $1::bigint, key, pos FROM m ON CONFLICT (group_id, "
+             "result_vendor_key) DO UPDATE SET position = EXCLUDED.position "
+             "WHERE t.position IS DISTINCT FROM EXCLUDED.position";
+
+static void jw_kts(struct jsonw *w, const char *key, int64_t us)
+{
+    char t[48];
+    if (us == TS_NULL) {
+        jw_knull(w, key);
+        return;
+    }
+    ts_format(us, t, sizeof t);
+    jw_kstr(w, key, t);
+}
+
+static void jw_knum(struct jsonw *w, const char *key, double v)
+{
+    if (!isfinite(v)) {
+        jw_knull(w, key);
+        return;
+    }
+    /* As cw_num: the shortest text that reads back as the same double. */
+    char t[40];
+    snprintf(t, sizeof t, "%.15g", v);
+    if (strtod(t, NULL) != v)
+        snprintf(t, sizeof t, "%.17g", v);
+    jw_kraw(w, key, t);
+}
+
+static void jw_krank(struct jsonw *w, const char *key, int rank)
+{
+    if (rank <= 0)
+        jw_knull(w, key);
+    else
+        jw_kint(w, key, rank);
+}
+
+static int write_catalogue(struct buf *out, const struct ss_batch *b, struct ss_err *err)
+{
+    struct jsonw w;
+    jw_init(&w, out);
+    jw_open(&w, '[');
+    for (size_t i = 0; i < b->n_assess; i++) {
+        const struct ss_assessment *a = &b->assess[i];
+        if (!a->vendor_key || !a->name)
+            return err_set(err, SS_EINVAL, "assessment %zu of the batch has no %s", i,
+                           a->vendor_key ? "name" : "vendor key");
+        jw_open(&w, '{');
+        jw_kint(&w, "seq", (long long)i);
+        jw_kstr(&w, "vendor_key", a->vendor_key);
+        jw_kstr(&w, "name", a->name);
+        jw_kstr(&w, "assessment_type", a->assessment_type);
+        jw_kstr(&w, "raw", a->raw_json);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    return w.failed ? err_set(err, SS_ENOMEM, "assessments: out of memory") : 0;
+}
+
+static int write_groups(struct buf *out, const struct ss_batch *b, struct ss_err *err)
+{
+    struct jsonw w;
+    jw_init(&w, out);
+    jw_open(&w, '[');
+    for (size_t i = 0; i < b->n_groups; i++) {
+        const struct ss_group *g = &b->groups[i];
+        if (!g->vendor_key || !g->candidate_key || !g->raw_json)
+            return err_set(err, SS_EINVAL, "group %zu of the batch has no %s", i,
+                           !g->vendor_key      ? "vendor key"
+                           : !g->candidate_key ? "candidate key"
+                                               : "raw JSON");
+        jw_open(&w, '{');
+        jw_kint(&w, "seq", (long long)i);
+        jw_kstr(&w, "vendor_key", g->vendor_key);
+        jw_kstr(&w, "candidate_key", g->candidate_key);
+        jw_knum(&w, "score", g->has_score ? g->score : NAN);
+        jw_kstr(&w, "score_label", g->score_label);
+        jw_kstr(&w, "cefr_label", g->cefr.label);
+        jw_krank(&w, "cefr_low", g->cefr.low);
+        jw_krank(&w, "cefr_high", g->cefr.high);
+        jw_kstr(&w, "level_name", g->level_name);
+        jw_kts(&w, "assigned_at", g->assigned_at);
+        jw_kts(&w, "completed_at", g->completed_at);
+        jw_kstr(&w, "raw", g->raw_json);
+        jw_key(&w, "members");
+        jw_open(&w, '[');
+        for (size_t k = 0; k < g->n_members; k++)
+            jw_str(&w, g->member_keys[k]);
+        jw_close(&w, ']');
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    return w.failed ? err_set(err, SS_ENOMEM, "result_groups: out of memory") : 0;
+}
+
+/* The batch's catalogue entries and groups, inside load_batch's transaction
+ * (after its candidates, which groups refer to). *changed: groups inserted or
+ * updated. */
+static int load_catalogue_groups(struct loader *l, const struct ss_batch *b, const char *acct,
+                                 long *changed, struct ss_err *err)
+{
+    struct buf j;
+    buf_init(&j, LOAD_COPY_LIMIT);
+    int rc = -1;
+    if (b->n_assess > 0) {
+        const char *params[] = {acct, NULL};
+        if (write_catalogue(&j, b, err) != 0)
+            goto out;
+        params[1] = j.data;
+        if (db_exec(l->db, catalogue_sql, 2, params, PGRES_COMMAND_OK, NULL, err) != 0) {
+            err_prefix(err, "assessments");
+            goto out;
+        }
+    }
+    if (b->n_groups > 0) {
+        buf_reset(&j);
+        const char *params[] = {acct, NULL};
+        PGresult *res = NULL;
+        if (write_groups(&j, b, err) != 0)
+            goto out;
+        params[1] = j.data;
+        if (db_exec(l->db, groups_sql, 2, params, PGRES_TUPLES_OK, &res, err) != 0) {
+            err_prefix(err, "result_groups");
+            goto out;
+        }
+        long up = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        long staged = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+        long known = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+        PQclear(res);
+        if (known != staged) {
+            /* Like a result without its candidate: a parser bug, not data. */
+            err_set(err, SS_EINVAL,
+                    "result_groups: %ld of %ld groups refer to a candidate neither in the batch "
+                    "nor stored (a vendor parser bug); batch not loaded",
+                    staged - known, staged);
+            goto out;
+        }
+        if (db_exec(l->db, group_members_sql, 2, params, PGRES_COMMAND_OK, NULL, err) != 0) {
+            err_prefix(err, "result_group_members");
+            goto out;
+        }
+        if (changed)
+            *changed += up;
+    }
+    rc = 0;
+out:
+    buf_free(&j);
+    return rc;
+}
+
+/* ---- per-record safety -----------------------------------------------
+ * What the schema and its indexes would refuse is found before COPY and
+ * quarantined with field and reason; what the database still refuses is
+ * found by bisecting the batch inside savepoints. Either way the rest of
+ * the batch loads and the checkpoint moves: one record never costs a
+ * window.
+ *
+ * Rules (README "Bad input"):
+ * - ids (result and candidate keys), assessment and sub-score names: at
+ *   most LOAD_MAX_KEY bytes (a btree entry holds ~2.7 KB), valid UTF-8
+ *   and without U+FFFD, which a JSON parser writes for a lone surrogate or
+ *   a bad byte: two different ids must never be stored as one;
+ * - e-mail: at most LOAD_MAX_EMAIL bytes (it is indexed too);
+ * - timestamps: 0001-01-01 to 9999-12-31 in UTC, the years ISO 8601 and
+ *   PostgreSQL both write with four digits (PostgreSQL refuses the year
+ *   0000 a vendor may write, and BC dates are no test dates);
+ * - a candidate that is refused takes its results in the batch with it;
+ * - duplicates within one batch: identical copies load once (counted in
+ *   load_counts.duplicates); a result id carried by records that differ
+ *   (another candidate, other content) is ambiguous and every copy is
+ *   quarantined; a candidate id whose records differ loads its last
+ *   record, and each earlier one is quarantined as superseded. */
+
+#define LOAD_MAX_KEY   1024
+#define LOAD_MAX_EMAIL 1024
+
+enum { ST_LOAD = 0, ST_SKIP, ST_QUAR }; /* per row of a batch */
+
+/* Why key is not an exact id, or NULL. why holds the text. */
+static const char *key_problem(const char *k, size_t max, char *why, size_t n)
+{
+    size_t len = strlen(k);
+    if (len > max) {
+        snprintf(why, n, "is %zu bytes long; at most %zu fit the database's index", len, max);
+        return why;
+    }
+    const unsigned char *p = (const unsigned char *)k;
+    for (size_t i = 0; i < len;) {
+        size_t u = p[i] < 0x80 ? 1 : utf8_len(p + i);
+        if (u == 0) {
+            snprintf(why, n, "is not valid UTF-8 (byte 0x%02x at %zu)", p[i], i);
+            return why;
+        }
+        if (u == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD) {
+            snprintf(why, n,
+                     "contains U+FFFD at byte %zu (what a lone surrogate or an invalid byte "
+                     "becomes), so two different ids could read the same",
+                     i);
+            return why;
+        }
+        i += u;
+    }
+    return NULL;
+}
+
+/* The quarantine row's record_key for key: key itself when it is exact
+ * and fits, else its first bytes (invalid ones as \xHH) and a digest of all
+ * of it, so two different bad keys never share a quarantine row and a
+ * re-read finds the same one. strict: U+FFFD is not exact either. */
+static void quar_key(const char *k, int strict, char *out, size_t n)
+{
+    char why[200];
+    if (!k) {
+        snprintf(out, n, "(unknown)");
+        return;
+    }
+    if (!key_problem(k, LOAD_MAX_KEY, why, sizeof why) ||
+        (!strict && strlen(k) <= LOAD_MAX_KEY && !strstr(why, "UTF-8"))) {
+        snprintf(out, n, "%s", k);
+        return;
+    }
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)k;
+    for (size_t i = 0; p[i] && i < 64 && o + 8 < n;) {
+        size_t u = p[i] < 0x80 ? 1 : utf8_len(p + i);
+        if (u == 0 || (p[i] < 0x20)) {
+            o += (size_t)snprintf(out + o, n - o, "\\x%02x", p[i]);
+            i++;
+        } else {
+            memcpy(out + o, p + i, u);
+            o += u;
+            i += u;
+        }
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(k, strlen(k), md, &mdlen, EVP_sha256(), NULL) != 1)
+        mdlen = 0;
+    o += (size_t)snprintf(out + o, n - o, "/sha256:");
+    for (unsigned i = 0; i < 8 && i < mdlen && o + 3 < n; i++)
+        o += (size_t)snprintf(out + o, n - o, "%02x", md[i]);
+}
+
+static int vq_add(struct loader *l, const char *key, int strict, const char *field,
+                  const char *reason, const char *raw, struct ss_err *err)
+{
+    char k[400];
+    quar_key(key, strict, k, sizeof k);
+    return batch_add_quarantine(&l->vq, k, field, reason, raw, err);
+}
+
+static int64_t ts_low(void)
+{
+    return ts_from_civil(1, 1, 1, 0, 0, 0);
+}
+
+static int64_t ts_high(void)
+{
+    return ts_from_civil(10000, 1, 1, 0, 0, 0);
+}
+
+/* The first problem of candidate c: field and reason, or 0. */
+static int cand_problem(const struct ss_candidate *c, const char **field, char *why, size_t n)
+{
+    char w[300];
+    if (key_problem(c->vendor_key, LOAD_MAX_KEY, w, sizeof w)) {
+        *field = "vendor_key";
+        snprintf(why, n, "candidate id %s", w);
+        return 1;
+    }
+    if (c->email && strlen(c->email) > LOAD_MAX_EMAIL) {
+        *field = "email";
+        snprintf(why, n, "e-mail is %zu bytes long; at most %d fit the database's index",
+                 strlen(c->email), LOAD_MAX_EMAIL);
+        return 1;
+    }
+    return 0;
+}
+
+static int res_problem(const struct ss_result *r, const char **field, char *why, size_t n)
+{
+    char w[300];
+    if (key_problem(r->vendor_key, LOAD_MAX_KEY, w, sizeof w)) {
+        *field = "vendor_key";
+        snprintf(why, n, "result id %s", w);
+        return 1;
+    }
+    if (key_problem(r->candidate_key, LOAD_MAX_KEY, w, sizeof w)) {
+        *field = "candidate_key";
+        snprintf(why, n, "candidate id %s", w);
+        return 1;
+    }
+    const struct {
+        const char *name;
+        int64_t v;
+    } ts[] = {{"assigned_at", r->assigned_at},
+              {"started_at", r->started_at},
+              {"completed_at", r->completed_at},
+              {"expires_at", r->expires_at}};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        if (ts[i].v == TS_NULL || (ts[i].v >= ts_low() && ts[i].v < ts_high()))
+            continue;
+        struct ts_parts t;
+        ts_split(ts[i].v, &t);
+        *field = ts[i].name;
+        snprintf(why, n,
+                 "timestamp in the year %lld UTC; stored times must lie within "
+                 "0001-01-01 .. 9999-12-31 UTC",
+                 (long long)t.year);
+        return 1;
+    }
+    if (r->assessment_name && strlen(r->assessment_name) > LOAD_MAX_KEY) {
+        *field = "assessment_name";
+        snprintf(why, n, "assessment name is %zu bytes long; at most %d fit the database's index",
+                 strlen(r->assessment_name), LOAD_MAX_KEY);
+        return 1;
+    }
+    for (size_t k = 0; k < r->n_subscores; k++)
+        if (strlen(r->subscores[k].name) > LOAD_MAX_KEY) {
+            *field = "subscores";
+            snprintf(why, n, "a sub-score name is %zu bytes long; at most %d fit the index",
+                     strlen(r->subscores[k].name), LOAD_MAX_KEY);
+            return 1;
+        }
+    return 0;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int cand_same(const struct ss_candidate *a, const struct ss_candidate *b)
+{
+    return str_eq(a->email, b->email) && str_eq(a->given_name, b->given_name) &&
+           str_eq(a->family_name, b->family_name) && str_eq(a->username, b->username) &&
+           str_eq(a->student_id, b->student_id) &&
+           str_eq(a->unique_identifier, b->unique_identifier) && str_eq(a->raw_json, b->raw_json);
+}
+
+/* Sorted (key, index) pairs of the rows whose state is ST_LOAD; *n_out. */
+static struct keyidx *sorted_keys(const void *rows, size_t n, size_t size, size_t key_off,
+                                  const unsigned char *st, size_t *n_out, struct ss_err *err)
+{
+    struct keyidx *ki = malloc((n ? n : 1) * sizeof *ki);
+    if (!ki) {
+        err_set(err, SS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (st[i] != ST_LOAD)
+            continue;
+        const char *k;
+        memcpy(&k, (const char *)rows + i * size + key_off, sizeof k);
+        ki[m++] = (struct keyidx){k, i};
+    }
+    qsort(ki, m, sizeof *ki, cmp_keyidx);
+    *n_out = m;
+    return ki;
+}
+
+/* 1 when the batch has a candidate `key` and none of its rows loads (each
+ * was refused, or superseded by one that was). */
+static int cand_refused(const struct ss_batch *b, const unsigned char *cs, const char *key)
+{
+    int seen = 0, refused = 0;
+    for (size_t i = 0; i < b->n_cand && !refused; i++)
+        refused = cs[i] == ST_QUAR;
+    for (size_t i = 0; refused && i < b->n_cand; i++) {
+        if (strcmp(b->cand[i].vendor_key, key) != 0)
+            continue;
+        if (cs[i] == ST_LOAD)
+            return 0;
+        seen = 1;
+    }
+    return seen;
+}
+
+/* Fills cs/rs (ST_*) for the batch's candidates and results and adds a
+ * quarantine row for each refused record (rules above). */
+static int validate_batch(struct loader *l, const struct ss_batch *b, unsigned char *cs,
+                          unsigned char *rs, long *dups, struct ss_err *err)
+{
+    char why[600];
+    const char *field;
+    for (size_t i = 0; i < b->n_cand; i++) {
+        cs[i] = ST_LOAD;
+        if (cand_problem(&b->cand[i], &field, why, sizeof why)) {
+            cs[i] = ST_QUAR;
+            if (vq_add(l, b->cand[i].vendor_key, 1, field, why, b->cand[i].raw_json, err) != 0)
+                return -1;
+        }
+    }
+    size_t m;
+    struct keyidx *ki = sorted_keys(b->cand, b->n_cand, sizeof *b->cand,
+                                    offsetof(struct ss_candidate, vendor_key), cs, &m, err);
+    if (!ki)
+        return -1;
+    for (size_t i = 0; i + 1 < m; i++) {
+        if (strcmp(ki[i].key, ki[i + 1].key) != 0)
+            continue;
+        /* ki[i] is superseded by a later record of the same candidate. */
+        const struct ss_candidate *old = &b->cand[ki[i].idx], *last = &b->cand[ki[i + 1].idx];
+        cs[ki[i].idx] = ST_SKIP;
+        if (cand_same(old, last)) {
+            (*dups)++;
+            continue;
+        }
+        snprintf(why, sizeof why,
+                 "candidate id appears more than once in one batch with different data; "
+                 "the last record was loaded, this one was not");
+        if (vq_add(l, old->vendor_key, 1, "vendor_key", why, old->raw_json, err) != 0) {
+            free(ki);
+            return -1;
+        }
+    }
+    free(ki);
+
+    for (size_t i = 0; i < b->n_res; i++) {
+        const struct ss_result *r = &b->res[i];
+        rs[i] = ST_LOAD;
+        int bad = res_problem(r, &field, why, sizeof why);
+        if (!bad && cand_refused(b, cs, r->candidate_key)) {
+            bad = 1;
+            field = "candidate_key";
+            snprintf(why, sizeof why, "its candidate was quarantined in the same batch");
+        }
+        if (bad) {
+            rs[i] = ST_QUAR;
+            if (vq_add(l, r->vendor_key, 1, field, why, r->raw_json, err) != 0)
+                return -1;
+        }
+    }
+    ki = sorted_keys(b->res, b->n_res, sizeof *b->res, offsetof(struct ss_result, vendor_key), rs,
+                     &m, err);
+    if (!ki)
+        return -1;
+    for (size_t i = 0; i < m;) {
+        size_t j = i + 1;
+        int same = 1;
+        while (j < m && strcmp(ki[j].key, ki[i].key) == 0) {
+            const struct ss_result *a = &b->res[ki[i].idx], *c = &b->res[ki[j].idx];
+            same = same && str_eq(a->candidate_key, c->candidate_key) &&
+                   str_eq(a->raw_json, c->raw_json);
+            j++;
+        }
+        if (j - i > 1) {
+            const struct ss_result *last = &b->res[ki[j - 1].idx];
+            for (size_t k = i; k + 1 < j; k++)
+                rs[ki[k].idx] = ST_SKIP;
+            if (same) {
+                *dups += (long)(j - i - 1);
+            } else {
+                rs[ki[j - 1].idx] = ST_QUAR;
+                size_t o = (size_t)snprintf(why, sizeof why,
+                                            "result id appears %zu times in one batch with "
+                                            "different content (candidates",
+                                            j - i);
+                for (size_t k = i; k < j && o < sizeof why - 80; k++)
+                    o += (size_t)snprintf(why + o, sizeof why - o, "%s %.60s", k > i ? "," : "",
+                                          b->res[ki[k].idx].candidate_key);
+                snprintf(why + o, sizeof why - o, "): none was loaded");
+                if (vq_add(l, last->vendor_key, 1, "vendor_key", why, last->raw_json, err) != 0) {
+                    free(ki);
+                    return -1;
+                }
+            }
+        }
+        i = j;
+    }
+    free(ki);
+    return 0;
+}
+
+/* The SQLSTATE db.c put in err ("... [22021]..."), or "" when none. */
+static void err_sqlstate(const struct ss_err *err, char state[6])
+{
+    state[0] = '\0';
+    for (const char *p = err->msg; (p = strchr(p, '[')) != NULL; p++) {
+        size_t k = 0;
+        while (k < 5 &&
+               ((p[1 + k] >= '0' && p[1 + k] <= '9') || (p[1 + k] >= 'A' && p[1 + k] <= 'Z')))
+            k++;
+        if (k == 5 && p[6] == ']') {
+            memcpy(state, p + 1, 5);
+            state[5] = '\0';
+        }
+    }
+}
+
+/* Whether a failed statement was refused because of the data it carried
+ * (classes 21 cardinality, 22 data exception, 23 integrity, 54 program
+ * limit such as an index row too big), on a connection that still works:
+ * only then is it worth finding the rows. A lost connection, a full disk
+ * or a cancelled query fails the batch as before. */
+static int data_refused(struct loader *l, const struct ss_err *err)
+{
+    if (err->code != SS_EDB || PQstatus(db_conn(l->db)) != CONNECTION_OK ||
+        PQtransactionStatus(db_conn(l->db)) != PQTRANS_INERROR)
+        return 0;
+    char st[6];
+    err_sqlstate(err, st);
+    return strncmp(st, "21", 2) == 0 || strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 ||
+           strncmp(st, "54", 2) == 0;
+}
+
+/* What load_rows() loads: the rows of [lo, hi) whose state is ST_LOAD. */
+struct rows {
+    const struct ss_batch *b;
+    const char *acct, *stream, *scales_version;
+    unsigned char *cs, *rs;
+    size_t clo, chi, rlo, rhi;
+};
+
+static size_t count_load(const unsigned char *st, size_t lo, size_t hi)
+{
+    size_t n = 0;
+    for (size_t i = lo; i < hi; i++)
+        n += st[i] == ST_LOAD;
+    return n;
+}
+
+/* Stages and upserts rw's rows (inside the caller's transaction): the
+ * candidates, then the results with their raw JSON, sub-scores, catalogue
+ * names and resolved quarantine rows. Adds what happened to *c. */
+static int load_rows(struct loader *l, const struct rows *rw, struct load_counts *c,
+                     struct ss_err *err)
+{
+    const struct ss_batch *b = rw->b;
+    const char *acct = rw->acct;
+    int rc = -1;
+    unsigned char *cskip = malloc(b->n_cand ? b->n_cand : 1);
+    unsigned char *rskip = malloc(b->n_res ? b->n_res : 1);
+    if (!cskip || !rskip) {
+        err_set(err, SS_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < b->n_cand; i++)
+        cskip[i] = !(i >= rw->clo && i < rw->chi && rw->cs[i] == ST_LOAD);
+    for (size_t i = 0; i < b->n_res; i++)
+        rskip[i] = !(i >= rw->rlo && i < rw->rhi && rw->rs[i] == ST_LOAD);
+    if (count_load(rw->cs, rw->clo, rw->chi) > 0) {
+        long v[4] = {0};
+        if (stage_candidates(l, b, cskip, err) != 0 ||
+            exec_counts(l, l->upsert_cand, acct, b->supplementary, "candidates", v, 4, err) != 0)
+            goto out;
+        c->cand_inserted += v[0];
+        c->cand_updated += v[1];
+        c->cand_unchanged += v[2] - v[0] - v[1];
+    }
+    if (count_load(rw->rs, rw->rlo, rw->rhi) > 0) {
+        long v[4] = {0};
+        if (stage_results(l, b, rw->stream, rw->scales_version, rskip, err) != 0 ||
+            stage_raw(l, b, acct, err) != 0 ||
+            exec_counts(l, l->upsert_res, acct, b->supplementary, "results", v, 4, err) != 0)
+            goto out;
+        if (v[3] != v[2]) {
+            /* A result whose candidate is neither in the batch nor stored is
+             * a parser bug: refuse the batch rather than guess. */
+            PGresult *res = NULL;
+            const char *params[] = {acct};
+            if (db_exec(l->db, orphan_sql, 1, params, PGRES_TUPLES_OK, &res, err) != 0)
+                goto out;
+            if (PQntuples(res) > 0)
+                err_set(err, SS_EINVAL,
+                        "results: result %s refers to candidate %s, which is neither in the "
+                        "batch nor stored for this account (a vendor parser bug); batch not "
+                        "loaded",
+                        PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+            else
+                err_set(err, SS_EDB, "results: %ld of %ld results had no candidate", v[2] - v[3],
+                        v[2]);
+            PQclear(res);
+            goto out;
+        }
+        c->res_inserted += v[0];
+        c->res_updated += v[1];
+        c->res_unchanged += v[2] - v[0] - v[1];
+        if (v[0] + v[1] > 0) {
+            if (exec_acct(l, assessments_sql, acct, "assessments", err) != 0 ||
+                exec_acct(l, resolve_sql, acct, "quarantine", err) != 0 ||
+                stage_subscores(l, b, rskip, err) != 0)
+                goto out;
+            if (db_cmd(l->db, subscores_sql, err) != 0) {
+                err_prefix(err, "result_subscores");
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(cskip);
+    free(rskip);
+    return rc;
+}
+
+/* Loads rw inside a savepoint. 0 loaded; 1 the database refused the data
+ * (rolled back to the savepoint, err says why); -1 any other failure. */
+static int try_rows(struct loader *l, const struct rows *rw, int *dirty, struct load_counts *c,
+                    struct ss_err *err)
+{
+    static const char *const clear[] = {"DELETE FROM ss_stage_cand", "DELETE FROM ss_stage_res",
+                                        "DELETE FROM ss_stage_raw", "DELETE FROM ss_stage_sub",
+                                        "DELETE FROM ss_changed"};
+    struct load_counts part = {0};
+    if (db_cmd(l->db, "SAVEPOINT ss_rows", err) != 0)
+        return -1;
+    /* A part loaded before left its rows staged: the upserts read all. */
+    for (size_t i = 0; *dirty && i < sizeof clear / sizeof clear[0]; i++)
+        if (db_cmd(l->db, clear[i], err) != 0)
+            return -1;
+    if (load_rows(l, rw, &part, err) == 0) {
+        if (db_cmd(l->db, "RELEASE SAVEPOINT ss_rows", err) != 0)
+            return -1;
+        *dirty = 1;
+        c->cand_inserted += part.cand_inserted;
+        c->cand_updated += part.cand_updated;
+        c->cand_unchanged += part.cand_unchanged;
+        c->res_inserted += part.res_inserted;
+        c->res_updated += part.res_updated;
+        c->res_unchanged += part.res_unchanged;
+        return 0;
+    }
+    if (!data_refused(l, err))
+        return -1;
+    struct ss_err e2 = {0};
+    if (db_cmd(l->db, "ROLLBACK TO SAVEPOINT ss_rows", &e2) != 0 ||
+        db_cmd(l->db, "RELEASE SAVEPOINT ss_rows", &e2) != 0) {
+        *err = e2;
+        return -1;
+    }
+    return 1;
+}
+
+/* Finds the rows the database refuses among candidates (which = 0) or
+ * results (1) [lo, hi) by halving, loads the others and quarantines those
+ * with the database's message. About 2 log2(n) tries per refused row. */
+static int bisect(struct loader *l, const struct rows *rw, int which, size_t lo, size_t hi,
+                  int *dirty, struct load_counts *c, struct ss_err *err)
+{
+    unsigned char *st = which ? rw->rs : rw->cs;
+    size_t n = count_load(st, lo, hi);
+    if (n == 0)
+        return 0;
+    struct rows part = *rw;
+    part.clo = which ? 0 : lo;
+    part.chi = which ? 0 : hi;
+    part.rlo = which ? lo : 0;
+    part.rhi = which ? hi : 0;
+    int rc = try_rows(l, &part, dirty, c, err);
+    if (rc <= 0)
+        return rc;
+    if (n == 1) {
+        size_t i = lo;
+        while (st[i] != ST_LOAD)
+            i++;
+        st[i] = ST_QUAR;
+        char why[sizeof err->msg + 40];
+        snprintf(why, sizeof why, "the database refused it: %s", err->msg);
+        const char *key = which ? rw->b->res[i].vendor_key : rw->b->cand[i].vendor_key;
+        const char *raw = which ? rw->b->res[i].raw_json : rw->b->cand[i].raw_json;
+        return vq_add(l, key, 1, NULL, why, raw, err);
+    }
+    size_t mid = lo;
+    for (size_t k = 0; k < n / 2; mid++)
+        k += st[mid] == ST_LOAD;
+    if (bisect(l, rw, which, lo, mid, dirty, c, err) != 0)
+        return -1;
+    return bisect(l, rw, which, mid, hi, dirty, c, err);
+}
+
+/* The batch's candidates and results: validated, then loaded in one go;
+ * if the database refuses that, candidates and then results are bisected
+ * (see above). Quarantine rows for what was refused go to l->vq. */
+static int load_safely(struct loader *l, const struct ss_batch *b, const char *acct,
+                       const char *stream, const char *scales_version, struct load_counts *c,
+                       struct ss_err *err)
+{
+    int rc = -1, dirty = 0;
+    struct rows rw = {b, acct, stream, scales_version, NULL, NULL, 0, b->n_cand, 0, b->n_res};
+    rw.cs = malloc(b->n_cand ? b->n_cand : 1);
+    rw.rs = malloc(b->n_res ? b->n_res : 1);
+    if (!rw.cs || !rw.rs) {
+        err_set(err, SS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (validate_batch(l, b, rw.cs, rw.rs, &c->duplicates, err) != 0)
+        goto out;
+    int t = try_rows(l, &rw, &dirty, c, err);
+    if (t <= 0) {
+        rc = t;
+        goto out;
+    }
+    if (bisect(l, &rw, 0, 0, b->n_cand, &dirty, c, err) != 0)
+        goto out;
+    for (size_t i = 0; i < b->n_res; i++) {
+        const struct ss_result *r = &b->res[i];
+        if (rw.rs[i] == ST_LOAD && cand_refused(b, rw.cs, r->candidate_key)) {
+            rw.rs[i] = ST_QUAR;
+            if (vq_add(l, r->vendor_key, 1, "candidate_key",
+                       "its candidate was quarantined in the same batch", r->raw_json, err) != 0)
+                goto out;
+        }
+    }
+    rc = bisect(l, &rw, 1, 0, b->n_res, &dirty, c, err);
+out:
+    free(rw.cs);
+    free(rw.rs);
+    return rc;
+}
+
 int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char *stream,
                const struct ss_batch *b, const char *cursor, const char *scales_version,
                struct load_counts *counts, struct ss_err *err)
@@ -1199,7 +1999,7 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
     fmt_i64(run, sizeof run, run_id);
     const char *run_param = run_id > 0 ? run : NULL;
     struct load_counts c = {0};
-    unsigned char *skip = NULL; /* results superseded later in the batch */
+    batch_reset(&l->vq);
     if (db_cmd(l->db, "BEGIN", err) != 0)
         return -1;
     {
@@ -1221,55 +2021,13 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
         }
     }
 
-    if (b->n_cand > 0) {
-        long v[4] = {0};
-        if (stage_candidates(l, b, err) != 0 ||
-            exec_counts(l, l->upsert_cand, acct, b->supplementary, "candidates", v, 4, err) != 0)
-            goto fail;
-        c.cand_inserted = v[0];
-        c.cand_updated = v[1];
-        c.cand_unchanged = v[2] - v[0] - v[1];
-    }
-    if (b->n_res > 0) {
-        long v[4] = {0};
-        if (stage_results(l, b, stream, scales_version, &skip, err) != 0 ||
-            stage_raw(l, b, acct, err) != 0 ||
-            exec_counts(l, l->upsert_res, acct, b->supplementary, "results", v, 4, err) != 0)
-            goto fail;
-        if (v[3] != v[2]) {
-            /* A result whose candidate is neither in the batch nor stored is
-             * a parser bug: refuse the batch rather than guess. */
-            PGresult *res = NULL;
-            const char *params[] = {acct};
-            if (db_exec(l->db, orphan_sql, 1, params, PGRES_TUPLES_OK, &res, err) != 0)
-                goto fail;
-            if (PQntuples(res) > 0)
-                err_set(err, SS_EINVAL,
-                        "results: result %s refers to candidate %s, which is neither in the "
-                        "batch nor stored for this account (a vendor parser bug); batch not "
-                        "loaded",
-                        PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-            else
-                err_set(err, SS_EDB, "results: %ld of %ld results had no candidate", v[2] - v[3],
-                        v[2]);
-            PQclear(res);
-            goto fail;
-        }
-        c.res_inserted = v[0];
-        c.res_updated = v[1];
-        c.res_unchanged = v[2] - v[0] - v[1];
-        if (v[0] + v[1] > 0) {
-            if (exec_acct(l, assessments_sql, acct, "assessments", err) != 0 ||
-                exec_acct(l, resolve_sql, acct, "quarantine", err) != 0 ||
-                stage_subscores(l, b, skip, err) != 0)
-                goto fail;
-            if (db_cmd(l->db, subscores_sql, err) != 0) {
-                err_prefix(err, "result_subscores");
-                goto fail;
-            }
-        }
-    }
-    if (b->n_quar > 0) {
+    if ((b->n_cand > 0 || b->n_res > 0) &&
+        load_safely(l, b, acct, stream, scales_version, &c, err) != 0)
+        goto fail;
+    if ((b->n_assess > 0 || b->n_groups > 0) &&
+        load_catalogue_groups(l, b, acct, &c.groups_changed, err) != 0)
+        goto fail;
+    if (b->n_quar + l->vq.n_quar > 0) {
         /* A backfill's progress key ("scores#backfill:...") is still the
          * "scores" stream: the same bad record is one quarantine row. */
         char qstream[128];
@@ -1281,7 +2039,7 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
             err_prefix(err, "quarantine");
             goto fail;
         }
-        c.quarantined = (long)b->n_quar;
+        c.quarantined = (long)(b->n_quar + l->vq.n_quar);
     }
     if (cursor) {
         const char *params[] = {acct, stream, cursor, run_param};
@@ -1302,13 +2060,86 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
         counts->res_updated += c.res_updated;
         counts->res_unchanged += c.res_unchanged;
         counts->quarantined += c.quarantined;
+        counts->groups_changed += c.groups_changed;
+        counts->duplicates += c.duplicates;
     }
-    free(skip);
     return 0;
 fail:
-    free(skip);
     db_rollback(l->db);
     return err_prefix(err, "loading batch for %s (rolled back)", stream);
+}
+
+/* $1 account_id, $2 stream, $3 statuses (jsonb array), $4 days, $5 max. */
+static const char *const result_keys_sql =
+    "SELECT r.vendor_key, c.vendor_key FROM results r JOIN candidates c ON c.id = r.candidate_id "
+    "WHERE r.account_id = $1::bigint AND r.stream = $2 "
+    "AND r.status IN (SELECT jsonb_array_elements_text($3::jsonb)) "
+    "AND COALESCE(r.completed_at, r.started_at, r.assigned_at) >= "
+    "now() - make_interval(days => $4::int) "
+    "ORDER BY r.status = 'completed', COALESCE(r.completed_at, r.started_at, r.assigned_at) DESC, "
+    "r.id LIMIT $5::bigint";
+
+static void free_keys(char **k, size_t n)
+{
+    for (size_t i = 0; k && i < n; i++)
+        free(k[i]);
+    free(k);
+}
+
+int load_result_keys(struct loader *l, int64_t account_id, const char *stream,
+                     const char *const *statuses, int days, long max, char ***keys, char ***cands,
+                     size_t *n, struct ss_err *err)
+{
+    *keys = NULL;
+    *cands = NULL;
+    *n = 0;
+    if (max <= 0 || days <= 0 || !statuses || !statuses[0])
+        return 0;
+    struct buf j;
+    buf_init(&j, 0);
+    struct jsonw w;
+    jw_init(&w, &j);
+    jw_open(&w, '[');
+    for (size_t i = 0; statuses[i]; i++)
+        jw_str(&w, statuses[i]);
+    jw_close(&w, ']');
+    if (w.failed) {
+        buf_free(&j);
+        return err_set(err, SS_ENOMEM, "out of memory");
+    }
+    char acct[24], d[16], m[24];
+    fmt_i64(acct, sizeof acct, account_id);
+    snprintf(d, sizeof d, "%d", days);
+    snprintf(m, sizeof m, "%ld", max);
+    const char *params[] = {acct, stream, j.data, d, m};
+    PGresult *res = NULL;
+    int rc = db_exec(l->db, result_keys_sql, 5, params, PGRES_TUPLES_OK, &res, err);
+    buf_free(&j);
+    if (rc != 0)
+        return err_prefix(err, "reading results to re-read");
+    int rows = PQntuples(res);
+    if (rows > 0) {
+        char **k = calloc((size_t)rows, sizeof *k), **c = calloc((size_t)rows, sizeof *c);
+        int ok = k && c;
+        for (int i = 0; ok && i < rows; i++)
+            ok = (k[i] = strdup(PQgetvalue(res, i, 0))) && (c[i] = strdup(PQgetvalue(res, i, 1)));
+        if (!ok) {
+            free_keys(k, (size_t)rows);
+            free_keys(c, (size_t)rows);
+            rc = err_set(err, SS_ENOMEM, "out of memory");
+        } else {
+            *keys = k;
+            *cands = c;
+            *n = (size_t)rows;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+const struct ss_batch *load_quarantined(const struct loader *l)
+{
+    return &l->vq;
 }
 
 struct db *loader_db(const struct loader *l)

@@ -17,6 +17,10 @@ struct load_counts {
     long cand_inserted, cand_updated, cand_unchanged;
     long res_inserted, res_updated, res_unchanged;
     long quarantined;
+    long groups_changed; /* result_groups inserted or updated */
+    /* Records repeated identically within one batch and loaded once (a
+     * repeat that differs is quarantined instead; see load_batch). */
+    long duplicates;
 };
 
 struct run_stats {
@@ -51,14 +55,43 @@ int load_run_finish(struct loader *l, int64_t run_id, const struct run_stats *st
                     const char *status, const char *error, struct ss_err *err) SS_MUSTCHECK;
 
 /* In one transaction: upserts the batch's candidates, results (with their
- * sub-scores) and quarantine rows, and sets the stream checkpoint to cursor
+ * sub-scores), catalogue entries (assessments), groups (result_groups and
+ * their members) and quarantine rows, and sets the stream checkpoint to cursor
  * (unless cursor is NULL). stream is the checkpoint key; its part before a
  * '#' (a backfill's "scores#backfill:<range>") names the stream of
  * quarantine rows. scales_version is stored with each result.
- * Adds what happened to *counts. */
+ * Adds what happened to *counts.
+ *
+ * One record never fails the batch: a candidate or result the schema would
+ * refuse (an id or e-mail too long for its index, an id that is not exact
+ * UTF-8, a time outside 0001..9999 UTC) is quarantined with field and
+ * reason before anything is sent, and rows the database still refuses are
+ * found by bisecting the batch in savepoints and quarantined with its
+ * message; the rest loads and the checkpoint moves. A result whose id
+ * repeats in the batch with different content is quarantined (every copy);
+ * a candidate's repeat loads its last record. Only a failure that is not
+ * about the data (connection, disk, a parser bug such as a result without
+ * a candidate) rolls the batch back. Registered secrets are masked in every
+ * row sent (redact.h). */
 int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char *stream,
                const struct ss_batch *b, const char *cursor, const char *scales_version,
                struct load_counts *counts, struct ss_err *err) SS_MUSTCHECK;
+
+/* Quarantine rows the loader itself added in the last load_batch() (on
+ * top of the batch's own): records the database would refuse or did
+ * refuse, and ambiguous duplicates, each with field and reason, for the
+ * caller's log. Borrowed; valid until the next load_batch(). */
+const struct ss_batch *load_quarantined(const struct loader *l);
+
+/* vendor_keys of the account's stored results of `stream` whose status is
+ * in statuses (NULL-terminated) and whose COALESCE(completed_at, started_at,
+ * assigned_at) is within `days` of now: unfinished first, then newest
+ * first, at most max (<= 0: none), and their candidates' vendor_keys.
+ * *keys and *cands are malloc'd arrays of *n malloc'd strings (NULL when
+ * none); free each and the arrays. */
+int load_result_keys(struct loader *l, int64_t account_id, const char *stream,
+                     const char *const *statuses, int days, long max, char ***keys, char ***cands,
+                     size_t *n, struct ss_err *err) SS_MUSTCHECK;
 
 /* ---- renormalize: rewriting what norm_result() decides -----------------
  * The columns and their COPY text come from the loader's own result column

@@ -39,6 +39,17 @@ static void progress_cb(void *sink, const char *what, long records, double fract
     sink_progress(sink, what, records, fraction_done);
 }
 
+static long changed_cb(void *sink)
+{
+    return sink_changed(sink);
+}
+
+static int stored_keys_cb(void *sink, const char *const *statuses, int days, long max, char ***keys,
+                          char ***cands, size_t *n, struct ss_err *err)
+{
+    return sink_stored_keys(sink, statuses, days, max, keys, cands, n, err);
+}
+
 static struct rate_limiter *account_limiter(const struct cfg_account *a)
 {
     struct rl_window w[CFG_MAX_WINDOWS];
@@ -162,6 +173,8 @@ static int run_stream(struct account_run *ar, const struct vendor_stream *vs, st
         .recheck = recheck,
         .n_recheck = n_recheck,
         .recheck_max = acct->recheck_max_requests,
+        .changed = changed_cb,
+        .stored_keys = stored_keys_cb,
     };
     rc = ar->v->extract(&ctx, err);
     st.windows = ctx.pages;

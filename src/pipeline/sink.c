@@ -50,6 +50,9 @@ void sink_close(struct sink *s)
 {
     if (!s)
         return;
+    if (s->n.loaded.duplicates > 0)
+        slog_warn(&s->log, "%ld records repeated identically within a response were loaded once",
+                  s->n.loaded.duplicates);
     if (s->n.noted > LOG_EACH_MAX || s->n.quarantined > LOG_EACH_MAX)
         slog_warn(&s->log,
                   "%ld results with unknown labels and %ld quarantined records in all (only the "
@@ -84,6 +87,19 @@ static void note_requests(struct sink *s)
         slog_warn(&s->log, "could not record the request count: %s", e.msg);
 }
 
+/* The records the loader itself quarantined in its last batch (what the
+ * database would refuse, ambiguous duplicates), logged like the parsers'. */
+static void log_loader_quarantine(struct sink *s)
+{
+    const struct ss_batch *vq = load_quarantined(s->o.loader);
+    for (size_t i = 0; i < vq->n_quar; i++) {
+        const struct ss_quarantine *q = &vq->quar[i];
+        if (s->n.quarantined++ < LOG_EACH_MAX)
+            slog_warn(&s->log, "record %s%s%s: %s (quarantined)", q->record_key,
+                      q->field ? " field " : "", q->field ? q->field : "", q->reason);
+    }
+}
+
 /* Loads b in transactions of at most batch_rows results. Candidates and
  * quarantine rows go with the first part (later parts' results refer to
  * those candidates); only the last part carries the cursor. */
@@ -101,6 +117,10 @@ static int load_parts(struct sink *s, const struct ss_batch *b, const char *curs
             part.n_cand = b->n_cand;
             part.quar = b->quar;
             part.n_quar = b->n_quar;
+            part.assess = b->assess;
+            part.n_assess = b->n_assess;
+            part.groups = b->groups;
+            part.n_groups = b->n_groups;
         }
         part.res = b->res + off;
         part.n_res = b->n_res - off < per ? b->n_res - off : per;
@@ -110,6 +130,7 @@ static int load_parts(struct sink *s, const struct ss_batch *b, const char *curs
                        last ? cursor : NULL, scales_version(s->o.sc), &s->n.loaded, err) != 0)
             return -1;
         s->n.commits++;
+        log_loader_quarantine(s);
     } while (off < b->n_res);
     return 0;
 }
@@ -128,6 +149,13 @@ int sink_emit(struct sink *s, struct ss_batch *b, const char *cursor, struct ss_
             slog_warn(&s->log, "result %s: %s", r->vendor_key ? r->vendor_key : "(no id)",
                       r->norm_notes);
     }
+    for (size_t i = 0; i < b->n_groups; i++) {
+        /* A group's overall level: the CEFR ranks only (its level name stays
+         * the vendor's); an unknown label keeps null ranks. */
+        struct ss_group *g = &b->groups[i];
+        if (g->cefr.label && norm_cefr(s->o.sc, g->cefr.label, &g->cefr.low, &g->cefr.high) != 0)
+            g->cefr.low = g->cefr.high = 0;
+    }
     for (size_t i = 0; i < b->n_quar; i++) {
         const struct ss_quarantine *q = &b->quar[i];
         if (s->n.quarantined++ < LOG_EACH_MAX)
@@ -144,6 +172,20 @@ int sink_emit(struct sink *s, struct ss_batch *b, const char *cursor, struct ss_
 out:
     batch_reset(b);
     return rc;
+}
+
+long sink_changed(const struct sink *s)
+{
+    const struct load_counts *c = &s->n.loaded;
+    return c->res_inserted + c->res_updated + c->cand_inserted + c->cand_updated +
+           c->groups_changed;
+}
+
+int sink_stored_keys(struct sink *s, const char *const *statuses, int days, long max, char ***keys,
+                     char ***cands, size_t *n, struct ss_err *err)
+{
+    return load_result_keys(s->o.loader, s->o.account_id, s->stream, statuses, days, max, keys,
+                            cands, n, err);
 }
 
 void sink_progress(struct sink *s, const char *what, long records, double fraction_done)

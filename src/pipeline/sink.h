@@ -58,6 +58,12 @@ int sink_emit(struct sink *s, struct ss_batch *b, const char *cursor,
 void sink_progress(struct sink *s, const char *what, long records, double fraction_done);
 const struct sink_counts *sink_counts(const struct sink *s);
 const struct log_ctx *sink_log(const struct sink *s);
+/* Results and candidates inserted or updated through this sink so far
+ * (vendor_ctx.changed). */
+long sink_changed(const struct sink *s);
+/* Stored results of this sink's stream to re-read (vendor_ctx.stored_keys). */
+int sink_stored_keys(struct sink *s, const char *const *statuses, int days, long max, char ***keys,
+                     char ***cands, size_t *n, struct ss_err *err) SS_MUSTCHECK;
 /* Logs how many notes and quarantined records were not logged one by one. */
 void sink_close(struct sink *s);
 

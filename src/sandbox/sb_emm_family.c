@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../core/clock.h"
 #include "../core/jsonw.h"
@@ -41,6 +42,7 @@ struct emf_acct {
     int ready;              /* ds generated */
     size_t ip_cursor;       /* by_started: no InProgress report before this */
     int64_t last_completed; /* ticks of the latest complete-in-progress */
+    int hostile;            /* serve the hostile-input cases (admin "hostile") */
 };
 
 struct emf_state {
@@ -624,8 +626,10 @@ static int parse_filters(const struct emf_version *ver, const struct sb_dataset 
     return 0;
 }
 
+static void hostile_users(struct jsonw *w, int64_t after, int64_t before, const char *account);
+
 static int h_scores(const struct emf_version *ver, const struct sb_dataset *ds,
-                    const struct sb_req *req, struct sb_resp *resp)
+                    const struct sb_req *req, struct sb_resp *resp, int hostile)
 {
     struct filters f;
     uint64_t *keys = NULL;
@@ -695,6 +699,8 @@ static int h_scores(const struct emf_version *ver, const struct sb_dataset *ds,
     jw_key(&w, "userScores");
     jw_open(&w, '[');
     render_user_groups(&w, ver, ds, keys, n);
+    if (hostile && by_completed)
+        hostile_users(&w, f.completed_after, f.completed_before, req->account);
     jw_close(&w, ']');
     jw_close(&w, '}');
     rc = finish(&w, resp);
@@ -893,7 +899,7 @@ static int read_acct(struct emf_state *st, int ai, struct sb_resp *resp)
 }
 
 static int dispatch(const struct emf_version *v, const struct sb_dataset *ds,
-                    const struct sb_req *req, struct sb_resp *resp)
+                    const struct sb_req *req, struct sb_resp *resp, int hostile)
 {
     enum { R_ASSESSMENTS, R_GROUPS, R_SCORES, R_SCORE, R_ASSIGNMENTS };
     static const struct {
@@ -920,7 +926,7 @@ static int dispatch(const struct emf_version *v, const struct sb_dataset *ds,
         case R_GROUPS:
             return h_groups(ds, resp);
         case R_SCORES:
-            return h_scores(v, ds, req, resp);
+            return h_scores(v, ds, req, resp, hostile);
         case R_SCORE:
             return h_score(v, ds, req, resp);
         default:
@@ -936,7 +942,8 @@ int emf_handle(const struct sb_req *req, struct sb_resp *resp)
     struct emf_state *st = req->state;
     if (read_acct(st, req->account_index, resp) != 0)
         return 0;
-    int rc = dispatch(st->v, &st->acct[req->account_index].ds, req, resp);
+    int rc = dispatch(st->v, &st->acct[req->account_index].ds, req, resp,
+                      st->acct[req->account_index].hostile);
     pthread_rwlock_unlock(&st->lock);
     return rc;
 }
@@ -1148,11 +1155,13 @@ out:
     return 0;
 }
 
+static int admin_hostile(struct emf_acct *a, struct sb_resp *resp);
+
 int emf_admin(void *state, const struct sb_admin_req *req, struct sb_resp *resp)
 {
     struct emf_state *st = state;
     int ai = req->account_index;
-    int write = strcmp(req->what, "score-pending") == 0 ||
+    int write = strcmp(req->what, "score-pending") == 0 || strcmp(req->what, "hostile") == 0 ||
                 (by_start(st->v) && strcmp(req->what, "complete-in-progress") == 0);
     if (!write && strcmp(req->what, "expected") != 0) {
         sb_resp_error(resp, 404, "Not Found");
@@ -1168,11 +1177,225 @@ int emf_admin(void *state, const struct sb_admin_req *req, struct sb_resp *resp)
     /* The data is ready and stays so: swap the read lock for the write lock. */
     pthread_rwlock_unlock(&st->lock);
     pthread_rwlock_wrlock(&st->lock);
-    int rc = strcmp(req->what, "score-pending") == 0
+    int rc = strcmp(req->what, "hostile") == 0 ? admin_hostile(&st->acct[ai], resp)
+             : strcmp(req->what, "score-pending") == 0
                  ? admin_score_pending(&st->acct[ai].ds, resp)
                  : admin_complete_in_progress(&st->acct[ai], req, resp);
     pthread_rwlock_unlock(&st->lock);
     return rc;
+}
+
+/* ---- hostile input -----------------------------------------------------
+ * /_sandbox/<vendor>/hostile?account=A turns the account's hostile mode on:
+ * each case below is then served in POST /scores (completed-date windows)
+ * as one good user with three good reports plus the case's crafted
+ * record(s), all completed at noon UTC of its own day (20 days ago + the
+ * case's index), so a window that reads one case reads its good reports in
+ * the same response. Every crafted object carries "note":
+ * "hostile-case:<name>" first, so a client's quarantine rows can be traced
+ * back. The admin call answers the cases: name, completion time, the good
+ * report ids and how many quarantine rows a client should write. */
+
+#define HOSTILE_BIG   3000  /* an id longer than any btree entry holds */
+#define HOSTILE_EMAIL 10240 /* a 10 KB e-mail */
+
+static const struct hostile_case {
+    const char *name;
+    int bad; /* quarantine rows a careful client writes */
+} hostile_cases[] = {
+    {"long_report_id", 1},     {"long_user_id", 2}, {"long_email", 2},     {"year0", 1},
+    {"year0_utc", 1},          {"bad_utf8_ids", 2}, {"nul_report_ids", 2}, {"nul_user_ids", 2},
+    {"lone_surrogate_ids", 2}, {"deep", 1},         {"dup_report", 1},     {"dup_two_users", 1},
+    {"big_number", 0},         {"newline_id", 0},   {"key_echo", 0},
+};
+#define N_HOSTILE (sizeof hostile_cases / sizeof hostile_cases[0])
+
+static int64_t hostile_time(size_t i)
+{
+    int64_t day = 86400LL * 1000000LL;
+    int64_t today = (int64_t)time(NULL) * 1000000LL / day * day;
+    return today - 20 * day + (int64_t)i * day + day / 2;
+}
+
+/* One report object; extra is more members ("" or ",\"k\":v"). */
+static void hostile_report(struct buf *o, const char *name, const char *id, const char *started,
+                           const char *completed, const char *extra, int bad)
+{
+    struct ss_err e = {0};
+    int rc = buf_appendf(o, &e,
+                         "{%s%s%s\"userAssessmentId\":\"%s\",\"assessmentType\":\"TrueNorth\","
+                         "\"assessmentName\":\"English Speaking\",\"status\":\"Completed\","
+                         "\"started\":\"%s\",\"completed\":\"%s\",\"score\":7.5%s}",
+                         bad ? "\"note\":\"hostile-case:" : "", bad ? name : "", bad ? "\"," : "",
+                         id, started, completed, extra);
+    (void)rc; /* a failed append leaves the body short: the client sees a bad response */
+}
+
+static void hostile_user(struct buf *o, const char *name, const char *uid, const char *email,
+                         int bad)
+{
+    struct ss_err e = {0};
+    int rc = buf_appendf(o, &e,
+                         "{%s%s%s\"userId\":\"%s\",\"givenName\":\"Hostile\","
+                         "\"surname\":\"%s\",\"email\":\"%s\",\"scoreReports\":[",
+                         bad ? "\"note\":\"hostile-case:" : "", bad ? name : "", bad ? "\"," : "",
+                         uid, name, email);
+    (void)rc;
+}
+
+static void hostile_append(struct buf *o, const char *s)
+{
+    struct ss_err e = {0};
+    if (buf_append(o, s, strlen(s), &e) != 0)
+        return;
+}
+
+/* Writes case i's user elements into w's open userScores array. */
+static void hostile_write(struct jsonw *w, size_t i, const char *account)
+{
+    const char *name = hostile_cases[i].name;
+    char started[48], completed[48], id[160], uid[160], mail[160];
+    int64_t t = hostile_time(i);
+    ts_format(t - 600LL * 1000000LL, started, sizeof started);
+    ts_format(t, completed, sizeof completed);
+    char *big = malloc(HOSTILE_EMAIL + 32);
+    if (!big)
+        return;
+    struct buf o;
+    buf_init(&o, 0);
+
+    /* The good user: three good reports (big_number, newline_id and key_echo
+     * put their payload in the third). */
+    snprintf(uid, sizeof uid, "hg-%s", name);
+    snprintf(mail, sizeof mail, "good-%s@example.com", name);
+    hostile_user(&o, name, uid, mail, 0);
+    for (int k = 1; k <= 3; k++) {
+        char extra[200] = "";
+        snprintf(id, sizeof id, "hostile-%s-good-%d", name, k);
+        if (k == 3 && strcmp(name, "big_number") == 0)
+            snprintf(extra, sizeof extra, ",\"big\":18446744073709551616,\"tiny\":1e-400");
+        if (k == 3 && strcmp(name, "newline_id") == 0)
+            snprintf(id, sizeof id, "hostile-%s-good-3\\n2020-01-01T00:00:00Z ERROR forged", name);
+        if (k == 3 && strcmp(name, "key_echo") == 0)
+            snprintf(extra, sizeof extra, ",\"echo\":\"Authorization: Bearer sandbox-%.60s\"",
+                     account);
+        hostile_report(&o, name, id, started, completed, extra, 0);
+        hostile_append(&o, k < 3 ? "," : "]}");
+    }
+    jw_raw(w, o.data);
+    buf_reset(&o);
+
+    /* The crafted record(s). */
+    snprintf(uid, sizeof uid, "hb-%s", name);
+    snprintf(id, sizeof id, "hb-%s-1", name);
+    if (strcmp(name, "long_report_id") == 0) {
+        memset(big, 'L', HOSTILE_BIG);
+        big[HOSTILE_BIG] = '\0';
+        hostile_user(&o, name, uid, "", 0);
+        hostile_report(&o, name, big, started, completed, "", 1);
+        hostile_append(&o, "]}");
+    } else if (strcmp(name, "long_user_id") == 0) {
+        memset(big, 'U', HOSTILE_BIG);
+        big[HOSTILE_BIG] = '\0';
+        hostile_user(&o, name, big, "", 1);
+        hostile_report(&o, name, id, started, completed, "", 1);
+        hostile_append(&o, "]}");
+    } else if (strcmp(name, "long_email") == 0) {
+        memset(big, 'e', HOSTILE_EMAIL);
+        memcpy(big + HOSTILE_EMAIL - 12, "@example.com", 13);
+        hostile_user(&o, name, uid, big, 1);
+        hostile_report(&o, name, id, started, completed, "", 1);
+        hostile_append(&o, "]}");
+    } else if (strcmp(name, "year0") == 0 || strcmp(name, "year0_utc") == 0) {
+        int utc = strcmp(name, "year0_utc") == 0;
+        hostile_user(&o, name, uid, "", 0);
+        hostile_report(&o, name, id, utc ? "0001-01-01T00:00:00+14:00" : started,
+                       utc ? completed : "0000-01-01T00:00:00Z", "", 1);
+        hostile_append(&o, "]}");
+    } else if (strcmp(name, "bad_utf8_ids") == 0 || strcmp(name, "nul_report_ids") == 0 ||
+               strcmp(name, "lone_surrogate_ids") == 0 || strcmp(name, "dup_report") == 0) {
+        /* Two ids that differ only in what a careless reader loses. */
+        const char *a = "-\xff", *b = "-\xfe";
+        if (name[0] == 'n')
+            a = "-\\u0000a", b = "-\\u0000b";
+        else if (name[0] == 'l')
+            a = "-\\ud800", b = "-\\udbff";
+        else if (name[0] == 'd')
+            a = b = "";
+        hostile_user(&o, name, uid, "", 0);
+        snprintf(id, sizeof id, "hb-%s%s", name, a);
+        hostile_report(&o, name, id, started, completed, "", 1);
+        hostile_append(&o, ",");
+        snprintf(id, sizeof id, "hb-%s%s", name, b);
+        hostile_report(&o, name, id, started, completed, name[0] == 'd' ? ",\"x\":2" : "", 1);
+        hostile_append(&o, "]}");
+    } else if (strcmp(name, "nul_user_ids") == 0 || strcmp(name, "dup_two_users") == 0) {
+        int nul = name[0] == 'n';
+        for (int k = 0; k < 2; k++) {
+            snprintf(uid, sizeof uid, "hb-%s%s%c", name, nul ? "\\u0000" : "-", 'a' + k);
+            if (nul)
+                snprintf(id, sizeof id, "hb-%s-%c", name, 'a' + k);
+            hostile_user(&o, name, uid, "", 1);
+            hostile_report(&o, name, id, started, completed, "", 1);
+            hostile_append(&o, "]}");
+            jw_raw(w, o.data);
+            buf_reset(&o);
+        }
+    } else if (strcmp(name, "deep") == 0) {
+        /* Valid JSON, nested deeper than a client's per-record limit (64). */
+        hostile_append(&o, "{\"note\":\"hostile-case:deep\",\"userId\":\"hb-deep\",\"x\":");
+        for (int k = 0; k < 70; k++)
+            hostile_append(&o, "[");
+        for (int k = 0; k < 70; k++)
+            hostile_append(&o, "]");
+        hostile_append(&o, ",\"scoreReports\":[]}");
+    }
+    if (o.len > 0)
+        jw_raw(w, o.data);
+    buf_free(&o);
+    free(big);
+}
+
+/* The cases that fall in [after, before] (SB_NONE = open). */
+static void hostile_users(struct jsonw *w, int64_t after, int64_t before, const char *account)
+{
+    for (size_t i = 0; i < N_HOSTILE; i++) {
+        int64_t t = hostile_time(i);
+        if ((after == SB_NONE || t >= after) && (before == SB_NONE || t <= before))
+            hostile_write(w, i, account);
+    }
+}
+
+static int admin_hostile(struct emf_acct *a, struct sb_resp *resp)
+{
+    a->hostile = 1;
+    struct jsonw w;
+    jw_init(&w, &resp->body);
+    jw_open(&w, '{');
+    jw_key(&w, "cases");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < N_HOSTILE; i++) {
+        char t[48], id[160];
+        ts_format(hostile_time(i), t, sizeof t);
+        jw_open(&w, '{');
+        jw_kstr(&w, "name", hostile_cases[i].name);
+        jw_kstr(&w, "completed", t);
+        jw_kint(&w, "bad", hostile_cases[i].bad);
+        jw_key(&w, "good");
+        jw_open(&w, '[');
+        for (int k = 1; k <= 3; k++) {
+            snprintf(id, sizeof id, "hostile-%s-good-%d", hostile_cases[i].name, k);
+            if (k == 3 && strcmp(hostile_cases[i].name, "newline_id") == 0)
+                snprintf(id, sizeof id,
+                         "hostile-newline_id-good-3\n2020-01-01T00:00:00Z ERROR forged");
+            jw_str(&w, id);
+        }
+        jw_close(&w, ']');
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_close(&w, '}');
+    return finish(&w, resp);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */

@@ -55,7 +55,8 @@ int emf_init(const struct emf_version *v, const struct sb_init *in, void **state
              struct ss_err *err);
 void emf_free(void *state);
 int emf_handle(const struct sb_req *req, struct sb_resp *resp);
-/* expected, score-pending; complete-in-progress for start-date versions. */
+/* expected, score-pending, hostile (serve the hostile-input cases from now
+ * on; see sb_emm_family.c); complete-in-progress for start-date versions. */
 int emf_admin(void *state, const struct sb_admin_req *req, struct sb_resp *resp);
 
 #endif

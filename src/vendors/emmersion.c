@@ -12,7 +12,6 @@
 #include "emmersion.h"
 
 #include <json-c/json.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,7 @@
 static int user_fields(json_object *u, struct ss_candidate *c, const char *given_key,
                        const char *surname_key, const char *email_key, struct jx_fail *f)
 {
-    if (jx_str(u, "userId", 1, &c->vendor_key, f) || jx_str(u, email_key, 0, &c->email, f) ||
+    if (jx_id(u, "userId", 1, &c->vendor_key, f) || jx_str(u, email_key, 0, &c->email, f) ||
         jx_str(u, given_key, 0, &c->given_name, f) ||
         jx_str(u, surname_key, 0, &c->family_name, f) ||
         jx_str(u, "username", 0, &c->username, f) || jx_str(u, "studentId", 0, &c->student_id, f) ||
@@ -76,8 +75,11 @@ static int parse_subscores(json_object *rep, struct ss_result *r, struct jx_fail
     return 0;
 }
 
-/* One score report (the same shape in /score, /scores and webhooks). */
-static int parse_report(json_object *rep, struct ss_result *r, struct jx_fail *f)
+/* One score report (the same shape in /score, /scores and webhooks). raw:
+ * the report's own bytes as received (kept as its raw JSON), or NULL to
+ * write them from the tree. */
+static int parse_report(json_object *rep, const char *raw, size_t raw_len, struct ss_result *r,
+                        struct jx_fail *f)
 {
     int has_score;
     if (!json_object_is_type(rep, json_type_object)) {
@@ -85,7 +87,7 @@ static int parse_report(json_object *rep, struct ss_result *r, struct jx_fail *f
         snprintf(f->reason, sizeof f->reason, "expected an object");
         return -1;
     }
-    if (jx_str(rep, "userAssessmentId", 1, &r->vendor_key, f) ||
+    if (jx_id(rep, "userAssessmentId", 1, &r->vendor_key, f) ||
         jx_str(rep, "assessmentType", 0, &r->assessment_type, f) ||
         jx_str(rep, "assessmentName", 0, &r->assessment_name, f) ||
         jx_str(rep, "assessmentVersion", 0, &r->assessment_version, f) ||
@@ -106,27 +108,28 @@ static int parse_report(json_object *rep, struct ss_result *r, struct jx_fail *f
     /* The API names every level field *SpeakingLevel: they rate speaking. */
     if (r->cefr.label || r->actfl.label || r->toefl.label || r->ielts.label || r->toeic.label)
         r->skill = strdup("speaking");
-    r->raw_json = jx_dump(rep);
+    r->raw_json = raw ? strndup(raw, raw_len) : jx_dump(rep);
     return 0;
 }
 
 /* The record's own id, or for a record without one a locator that stays the
  * same across runs and window boundaries: its parent and a digest of its
  * content, so a re-read updates the same quarantine row. */
-static void record_key(json_object *rep, const char *parent, char *out, size_t n)
+static int record_key(json_object *rep, const char *parent, char *out, size_t n)
 {
     json_object *id;
+    char why[200];
+    /* An id that is not exact (jx_id) would give two records one key. */
     if (json_object_is_type(rep, json_type_object) &&
         json_object_object_get_ex(rep, "userAssessmentId", &id) &&
-        json_object_is_type(id, json_type_string) && json_object_get_string_len(id) > 0) {
+        json_object_is_type(id, json_type_string) && json_object_get_string_len(id) > 0 &&
+        (size_t)json_object_get_string_len(id) < n && jx_id_problem(id, why, sizeof why) == 0) {
         snprintf(out, n, "%s", json_object_get_string(id));
-        return;
+        return 1;
     }
     const char *text = json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN);
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)text, strlen(text), md);
-    snprintf(out, n, "%s/sha256:%02x%02x%02x%02x%02x%02x%02x%02x", parent, md[0], md[1], md[2],
-             md[3], md[4], md[5], md[6], md[7]);
+    fetch_raw_locator(parent, text, strlen(text), out, n);
+    return 0;
 }
 
 static int quarantine(struct ss_batch *b, const char *key, const struct jx_fail *f,
@@ -151,29 +154,6 @@ static char *user_raw(json_object *u)
     return s;
 }
 
-/* A locator for a record without a usable id, from its bytes as received:
- * the same across runs and window boundaries, so a re-read updates the same
- * quarantine row. */
-static void raw_locator(const char *parent, const char *json, size_t len, char *out, size_t n)
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)json, len, md);
-    snprintf(out, n, "%s/sha256:%02x%02x%02x%02x%02x%02x%02x%02x", parent, md[0], md[1], md[2],
-             md[3], md[4], md[5], md[6], md[7]);
-}
-
-/* Quarantines a record whose text is not even JSON (or not an object). */
-static int quarantine_raw(struct ss_batch *b, const char *parent, const char *json, size_t len,
-                          const char *field, const char *reason, struct ss_err *err)
-{
-    char loc[200];
-    raw_locator(parent, json, len, loc, sizeof loc);
-    char *raw = strndup(json, len);
-    int rc = batch_add_quarantine(b, loc, field, reason, raw, err);
-    free(raw);
-    return rc;
-}
-
 /* What the element parsers share for one page. */
 struct emm_page {
     long reports; /* score reports seen (the window pager's record count) */
@@ -182,6 +162,55 @@ struct emm_page {
 static void emm_restart(void *arg)
 {
     ((struct emm_page *)arg)->reports = 0;
+}
+
+/* The bytes of each element of a user's scoreReports, as received: a
+ * second jstream over the user's own text (records are kept as the vendor
+ * sent them: numbers beyond 2^64, escapes, key order). */
+struct rep_bytes {
+    const char **at;
+    size_t *len;
+    size_t n, cap;
+};
+
+static int rep_bytes_el(void *arg, const char *key, size_t index, const char *json, size_t len,
+                        struct ss_err *err)
+{
+    struct rep_bytes *rb = arg;
+    (void)key;
+    (void)index;
+    if (rb->n == rb->cap) {
+        size_t cap = rb->cap ? 2 * rb->cap : 8;
+        const char **at = realloc(rb->at, cap * sizeof *at);
+        if (at)
+            rb->at = at;
+        size_t *l = at ? realloc(rb->len, cap * sizeof *l) : NULL;
+        if (!l)
+            return err_set(err, SS_ENOMEM, "out of memory");
+        rb->len = l;
+        rb->cap = cap;
+    }
+    /* The whole user is fed as one chunk: elements are passed in place. */
+    rb->at[rb->n] = json;
+    rb->len[rb->n++] = len;
+    return 0;
+}
+
+/* Fills rb with the reports' bytes inside json; 0 when they could be read
+ * (then rb->n equals the reports json-c saw, which the caller checks). */
+static int report_bytes(const char *json, size_t len, struct rep_bytes *rb)
+{
+    struct jstream_opts o;
+    memset(&o, 0, sizeof o);
+    o.container = "scoreReports";
+    o.kind = JSTREAM_ARRAY;
+    o.on_element = rep_bytes_el;
+    o.arg = rb;
+    struct jstream *js = jstream_new(&o);
+    struct ss_err e = {0};
+    int rc = js && jstream_feed(js, json, len, &e) == 0 && jstream_finish(js, 1, &e) == 0 ? 0 : -1;
+    jstream_free(js);
+    return rc;
 }
 
 /* One user of /scores with its nested reports. */
@@ -193,8 +222,9 @@ static int parse_user(void *arg, const char *key, size_t index, const char *json
     (void)index;
     json_object *u = NULL;
     struct ss_err perr = {0};
+    struct rep_bytes rb = {NULL, NULL, 0, 0};
     if (jx_parse(json, len, &u, &perr) != 0)
-        return quarantine_raw(b, "userScores", json, len, NULL, perr.msg, err);
+        return fetch_quarantine_raw(b, "userScores", json, len, NULL, perr.msg, err);
     struct jx_fail f = {{0}, {0}};
     int rc = 0;
     struct ss_candidate *c = batch_add_candidate(b);
@@ -210,11 +240,15 @@ static int parse_user(void *arg, const char *key, size_t index, const char *json
         if (!f.reason[0])
             snprintf(f.reason, sizeof f.reason, "expected a user object");
         batch_drop_last_candidate(b);
-        rc = quarantine_raw(b, "userScores", json, len, f.field[0] ? f.field : NULL, f.reason, err);
+        rc = fetch_quarantine_raw(b, "userScores", json, len, f.field[0] ? f.field : NULL, f.reason,
+                                  err);
         goto out;
     }
     c->raw_json = user_raw(u);
     size_t nr = reps ? json_object_array_length(reps) : 0;
+    /* Each report's raw is its own bytes; should the two readers ever
+     * disagree on the reports, it is written from the tree instead. */
+    int exact = nr > 0 && report_bytes(json, len, &rb) == 0 && rb.n == nr;
     for (size_t j = 0; j < nr; j++) {
         json_object *rep = json_object_array_get_idx(reps, j);
         pg->reports++;
@@ -224,11 +258,19 @@ static int parse_user(void *arg, const char *key, size_t index, const char *json
             goto out;
         }
         memset(&f, 0, sizeof f);
-        if (parse_report(rep, r, &f) != 0) {
+        if (parse_report(rep, exact ? rb.at[j] : NULL, exact ? rb.len[j] : 0, r, &f) != 0) {
             char rkey[200];
-            record_key(rep, c->vendor_key, rkey, sizeof rkey);
+            /* Without an exact id, the digest is of the bytes received: two
+             * reports that json-c reads alike still get a row each. */
+            if (!record_key(rep, c->vendor_key, rkey, sizeof rkey) && exact)
+                fetch_raw_locator(c->vendor_key, rb.at[j], rb.len[j], rkey, sizeof rkey);
             batch_drop_last_result(b);
-            if (quarantine(b, rkey, &f, rep, err) != 0) {
+            char *text = exact ? strndup(rb.at[j], rb.len[j]) : NULL;
+            int qrc = text ? batch_add_quarantine(b, rkey, f.field[0] ? f.field : NULL, f.reason,
+                                                  text, err)
+                           : quarantine(b, rkey, &f, rep, err);
+            free(text);
+            if (qrc != 0) {
                 rc = -1;
                 goto out;
             }
@@ -238,15 +280,19 @@ static int parse_user(void *arg, const char *key, size_t index, const char *json
         r->stream = strdup("scores");
     }
 out:
+    free(rb.at);
+    free(rb.len);
     json_object_put(u);
     return rc;
 }
 
-static int parse_assignment(json_object *a, struct ss_candidate *c, struct ss_result *r,
-                            struct jx_fail *f)
+/* raw: the record's bytes as received (its raw JSON), or NULL to write
+ * them from the tree. */
+static int parse_assignment(json_object *a, const char *raw, size_t raw_len, struct ss_candidate *c,
+                            struct ss_result *r, struct jx_fail *f)
 {
     if (user_fields(a, c, "givenName", "surName", "email", f) ||
-        jx_str(a, "userAssessmentId", 1, &r->vendor_key, f) ||
+        jx_id(a, "userAssessmentId", 1, &r->vendor_key, f) ||
         jx_str(a, "assessmentName", 0, &r->assessment_name, f) ||
         jx_str(a, "userAssessmentStatus", 1, &r->status_label, f) ||
         jx_time(a, "assignedAt", 0, &r->assigned_at, f) ||
@@ -254,7 +300,7 @@ static int parse_assignment(json_object *a, struct ss_candidate *c, struct ss_re
         jx_time(a, "startedAt", 0, &r->started_at, f) ||
         jx_time(a, "completedAt", 0, &r->completed_at, f))
         return -1;
-    r->raw_json = jx_dump(a);
+    r->raw_json = raw ? strndup(raw, raw_len) : jx_dump(a);
     r->candidate_key = strdup(c->vendor_key);
     r->stream = strdup("assignments");
     return 0;
@@ -271,7 +317,7 @@ static int parse_assignment_elem(void *arg, const char *key, size_t index, const
     json_object *a = NULL;
     struct ss_err perr = {0};
     if (jx_parse(json, len, &a, &perr) != 0)
-        return quarantine_raw(b, "assignments", json, len, NULL, perr.msg, err);
+        return fetch_quarantine_raw(b, "assignments", json, len, NULL, perr.msg, err);
     struct jx_fail f = {{0}, {0}};
     int rc = 0;
     struct ss_candidate *c = batch_add_candidate(b);
@@ -280,7 +326,8 @@ static int parse_assignment_elem(void *arg, const char *key, size_t index, const
         rc = err_set(err, SS_ENOMEM, "out of memory");
         goto out;
     }
-    if (!json_object_is_type(a, json_type_object) || parse_assignment(a, c, r, &f) != 0) {
+    if (!json_object_is_type(a, json_type_object) ||
+        parse_assignment(a, json, len, c, r, &f) != 0) {
         if (!f.reason[0])
             snprintf(f.reason, sizeof f.reason, "expected an assignment object");
         char rkey[200];
@@ -445,15 +492,48 @@ int emm_family_reparse(const struct vendor_ops *v, const char *stream, const cha
     struct ss_candidate c;
     memset(&c, 0, sizeof c);
     int rc;
+    /* The stored raw is the record's raw again, byte for byte. */
     if (strcmp(stream, "assignments") == 0)
-        rc = parse_assignment(o, &c, r, &f);
+        rc = parse_assignment(o, raw, len, &c, r, &f);
     else
-        rc = parse_report(o, r, &f);
+        rc = parse_report(o, raw, len, r, &f);
     candidate_clear(&c);
     json_object_put(o);
     if (rc != 0)
         return err_set(err, SS_EINVAL, "field %s: %s", f.field, f.reason);
     return 0;
+}
+
+/* ---- check: the cheapest authenticated call ------------------------------ */
+
+static int check_elem(void *arg, const char *key, size_t index, const char *json, size_t len,
+                      struct ss_batch *out, struct ss_err *err)
+{
+    (void)arg, (void)key, (void)index, (void)json, (void)len, (void)out, (void)err;
+    return 0;
+}
+
+/* GET /assessments: a short catalogue list behind the same Bearer auth as
+ * /scores, with no date range for the vendor to search. */
+int emm_family_check(struct vendor_ctx *ctx, struct ss_err *err)
+{
+    struct fetch_req fr;
+    memset(&fr, 0, sizeof fr);
+    fr.method = "GET";
+    fr.path = "/assessments";
+    fr.container = "assessments";
+    fr.container_kind = JSTREAM_ARRAY;
+    fr.missing_ok = 1;
+    fr.parse = check_elem;
+    fr.what = "GET /assessments";
+    struct ss_batch b;
+    batch_init(&b);
+    struct page_out out = {&b, (size_t)-1, NULL, NULL};
+    struct page_res res;
+    memset(&res, 0, sizeof res);
+    int rc = vendor_fetch(ctx, &fr, &out, &res, err);
+    batch_free(&b);
+    return rc;
 }
 
 /* ---- Emmersion Enterprise API 2020q3 ------------------------------------- */
@@ -507,4 +587,5 @@ const struct vendor_ops emmersion_vendor = {
     .extract = emm_family_extract,
     .parse_body = emm_family_parse_body,
     .reparse = emm_family_reparse,
+    .check = emm_family_check,
 };

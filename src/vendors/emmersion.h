@@ -38,6 +38,8 @@ int emmersion_parse_assignments(const char *body, size_t len, struct ss_batch *b
 int emm_family_extract(struct vendor_ctx *ctx, struct ss_err *err);
 int emm_family_parse_body(const struct vendor_ops *v, const char *stream, const char *body,
                           size_t len, struct ss_batch *b, long *records, struct ss_err *err);
+/* The cheapest authenticated call (GET /assessments), for `scoresync check`. */
+int emm_family_check(struct vendor_ctx *ctx, struct ss_err *err);
 int emm_family_reparse(const struct vendor_ops *v, const char *stream, const char *raw, size_t len,
                        struct ss_result *r, struct ss_err *err);
 

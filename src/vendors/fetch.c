@@ -2,6 +2,7 @@
  * parser, with the vendor's status table deciding what a status means. */
 #include "fetch.h"
 
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,4 +208,31 @@ int vendor_parse_body(const struct fetch_req *fr, const char *body, size_t len, 
     *records = (long)jstream_count(s.js);
     jstream_free(s.js);
     return rc;
+}
+
+void fetch_raw_locator(const char *parent, const char *json, size_t len, char *out, size_t n)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)json, len, md);
+    snprintf(out, n, "%s/sha256:%02x%02x%02x%02x%02x%02x%02x%02x", parent, md[0], md[1], md[2],
+             md[3], md[4], md[5], md[6], md[7]);
+}
+
+int fetch_quarantine_text(struct ss_batch *b, const char *key, const char *json, size_t len,
+                          const char *field, const char *reason, struct ss_err *err)
+{
+    char *raw = strndup(json, len);
+    if (!raw)
+        return err_set(err, SS_ENOMEM, "out of memory");
+    int rc = batch_add_quarantine(b, key, field && *field ? field : NULL, reason, raw, err);
+    free(raw);
+    return rc;
+}
+
+int fetch_quarantine_raw(struct ss_batch *b, const char *parent, const char *json, size_t len,
+                         const char *field, const char *reason, struct ss_err *err)
+{
+    char loc[256];
+    fetch_raw_locator(parent, json, len, loc, sizeof loc);
+    return fetch_quarantine_text(b, loc, json, len, field, reason, err);
 }

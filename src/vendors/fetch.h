@@ -62,6 +62,21 @@ struct fetch_req {
 int vendor_fetch(struct vendor_ctx *ctx, const struct fetch_req *fr, struct page_out *out,
                  struct page_res *res, struct ss_err *err) SS_MUSTCHECK;
 
+/* What every record parser needs for a record it cannot key by its own id. */
+
+/* "<parent>/sha256:<16 hex>" from the record's bytes as received: the same
+ * across runs and window boundaries, so a re-read updates the same
+ * quarantine row. */
+void fetch_raw_locator(const char *parent, const char *json, size_t len, char *out, size_t n);
+/* Quarantines the record text json[0..len) (bytes as received, NUL-safe)
+ * under key; field may be NULL or "" (the whole record). */
+int fetch_quarantine_text(struct ss_batch *b, const char *key, const char *json, size_t len,
+                          const char *field, const char *reason, struct ss_err *err) SS_MUSTCHECK;
+/* The same under fetch_raw_locator(parent, ...): for a record that is not
+ * even JSON, not an object, or has no usable id. */
+int fetch_quarantine_raw(struct ss_batch *b, const char *parent, const char *json, size_t len,
+                         const char *field, const char *reason, struct ss_err *err) SS_MUSTCHECK;
+
 /* The same parse path over a whole body in memory (unit tests, fuzzing,
  * fixtures): records into b (no parts), *records = elements seen. -1 when
  * the body as a whole is unusable (malformed, truncated, no container). */

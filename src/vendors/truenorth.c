@@ -59,4 +59,5 @@ const struct vendor_ops truenorth_vendor = {
     .extract = emm_family_extract,
     .parse_body = emm_family_parse_body,
     .reparse = emm_family_reparse,
+    .check = emm_family_check,
 };

@@ -68,6 +68,21 @@ struct vendor_ctx {
     long recheck_max;      /* at most this many re-check requests per run (0 = 100) */
     long pages;            /* incremented per page/window read */
     long recheck_requests; /* requests spent on re-checks this run */
+    /* What the database behind emit knows, for an extractor that reads a
+     * list page by page itself (not through prefetch_run): call these only
+     * from the thread that calls emit. NULL when not available.
+     * changed: results and candidates this stream's emits have inserted or
+     * updated so far; the same before and after a page = the page held
+     * nothing new or changed (offset/token lists: caught up). */
+    long (*changed)(void *sink);
+    /* stored_keys: vendor_keys of this stream's stored results whose
+     * canonical status is in `statuses` and whose latest date
+     * (completed_at, else started_at, else assigned_at) is within `days`,
+     * unfinished ones first, newest first, at most `max`: results to re-read
+     * one by one. keys[i] is such a result's vendor_key, cands[i] its
+     * candidate's: malloc'd arrays of *n malloc'd strings (caller frees). */
+    int (*stored_keys)(void *sink, const char *const *statuses, int days, long max, char ***keys,
+                       char ***cands, size_t *n, struct ss_err *err);
 };
 
 /* HTTP statuses a vendor documents, and what they mean for a fetch. */
@@ -121,6 +136,13 @@ struct vendor_ops {
      * with batch-like defaults (TS_NULL times, NAN bands). */
     int (*reparse)(const struct vendor_ops *v, const char *stream, const char *raw, size_t len,
                    struct ss_result *r, struct ss_err *err);
+    /* `scoresync check`: the cheapest authenticated request the vendor
+     * offers, proving the account's credentials (ctx holds vendor, acct,
+     * http, auth and log; no stream, cursor or sink). 0 = accepted; -1 with
+     * err->code SS_EAUTH when the credentials were refused, another code
+     * when the vendor could not be reached or failed. NULL = no cheap call
+     * known for this vendor (check says so and does not call it). */
+    int (*check)(struct vendor_ctx *ctx, struct ss_err *err);
 };
 
 /* NULL-terminated registry (registry.c). */

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "core/log.h"
+#include "core/redact.h"
 #include "core/record.h"
 #include "core/timeparse.h"
 #include "load/load.h"
@@ -673,12 +674,18 @@ static void test_bad_bytes_do_not_fail_batch(void **state)
     assert_sql_eq(db, "x\xEF\xBF\xBDy|\\u0000",
                   "SELECT concat_ws('|', raw->>'a', raw->>'b') FROM results WHERE vendor_key = $1",
                   "r1");
+    /* A key that is not UTF-8 keeps its bytes visible (\xHH) and a digest,
+     * so two different bad keys never share a quarantine row. */
     assert_sql_eq(db, "\xEF\xBF\xBD\xEF\xBF\xBD",
-                  "SELECT raw FROM quarantine WHERE record_key = $1", "q\xEF\xBF\xBD");
+                  "SELECT raw FROM quarantine WHERE starts_with(record_key, $1)", "q\\xc3/sha256:");
     batch_free(&b);
 }
 
-static void test_duplicates_in_batch_last_wins(void **state)
+/* Duplicates in one batch are never resolved silently: identical copies
+ * load once (counted); a result id whose copies differ (another candidate,
+ * other content) is ambiguous: none loads, it is quarantined; a candidate's
+ * repeat loads the last record and quarantines the earlier one. */
+static void test_duplicates_in_batch(void **state)
 {
     struct lt *x = *state;
     struct db *db = x->t->db;
@@ -686,16 +693,245 @@ static void test_duplicates_in_batch_last_wins(void **state)
     batch_init(&b);
     add_cand(&b, "u1", "first@example.com");
     add_cand(&b, "u1", "second@example.com");
+    add_cand(&b, "u2", NULL);
+    add_cand(&b, "u2", NULL); /* identical */
     add_res(&b, "r1", "u1", 1.0);
-    add_res(&b, "r1", "u1", 2.0);
+    add_res(&b, "r1", "u1", 2.0); /* same id, other content */
+    add_res(&b, "r2", "u1", 3.0);
+    add_res(&b, "r2", "u2", 3.0); /* same id, claimed by another user */
+    add_res(&b, "r3", "u2", 4.0);
+    add_res(&b, "r3", "u2", 4.0); /* identical */
+    add_res(&b, "r4", "u2", 5.0);
     struct load_counts c;
     struct ss_err err = {0};
-    assert_int_equal(load(x, &b, NULL, &c, &err), 0);
-    assert_int_equal(c.cand_inserted, 1);
-    assert_int_equal(c.res_inserted, 1);
+    if (load(x, &b, "cursor-d", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.cand_inserted, 2);
+    assert_int_equal(c.res_inserted, 2);
+    assert_int_equal(c.duplicates, 2);
+    assert_int_equal(c.quarantined, 3);
     assert_sql_eq(db, "second@example.com", "SELECT email FROM candidates WHERE vendor_key = $1",
                   "u1");
-    assert_sql_eq(db, "2", "SELECT score::text FROM results WHERE vendor_key = $1", "r1");
+    assert_sql_eq(db, "r3,r4",
+                  "SELECT string_agg(vendor_key, ',' ORDER BY vendor_key) FROM results");
+    assert_sql_eq(db, "r1:vendor_key|r2:vendor_key|u1:vendor_key",
+                  "SELECT string_agg(record_key || ':' || field, '|' ORDER BY record_key) "
+                  "FROM quarantine WHERE reason LIKE $1",
+                  "%appears%");
+    assert_sql_eq(db, "t",
+                  "SELECT reason LIKE '%candidates u1, u2%' FROM quarantine "
+                  "WHERE record_key = $1",
+                  "r2");
+    assert_sql_eq(db, "cursor-d", "SELECT cursor FROM checkpoints WHERE stream = $1",
+                  "emmersion.scores");
+    batch_free(&b);
+}
+
+/* The quarantine row of `key`'s record as "field|reason" (first match of
+ * a LIKE pattern on record_key). */
+static char *quar_of(struct lt *x, const char *like)
+{
+    const char *p[] = {like};
+    return dbt_val(x->t->db,
+                   "SELECT coalesce(field, '-') || '|' || reason FROM quarantine "
+                   "WHERE record_key LIKE $1 ORDER BY id LIMIT 1",
+                   1, p);
+}
+
+static void assert_quar(struct lt *x, const char *like, const char *field, const char *reason)
+{
+    char *v = quar_of(x, like);
+    size_t fl = strlen(field);
+    if (strncmp(v, field, fl) != 0 || v[fl] != '|' || !strstr(v + fl, reason))
+        fail_msg("quarantine of %s: \"%s\", want field %s and a reason with \"%s\"", like, v, field,
+                 reason);
+    free(v);
+}
+
+/* What the schema or its indexes would refuse is quarantined before COPY
+ * with field and reason; the good records of the batch load and the
+ * checkpoint moves; loading the same batch again changes nothing. */
+static void test_refused_before_copy(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    char *long_id = malloc(3001), *long_email = malloc(10241);
+    memset(long_id, 'k', 3000);
+    long_id[3000] = '\0';
+    memset(long_email, 'e', 10240);
+    memcpy(long_email + 10230, "@example.c", 10);
+    long_email[10240] = '\0';
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", NULL);
+    add_res(&b, "good1", "u1", 1);
+    add_res(&b, "good2", "u1", 2);
+    add_res(&b, "good3", "u1", 3);
+    add_res(&b, long_id, "u1", 4);           /* result id over the index limit */
+    add_cand(&b, long_id, NULL);             /* user id over the index limit */
+    add_res(&b, "of-long-user", long_id, 5); /* ... takes its result with it */
+    add_cand(&b, "u-mail", long_email);      /* 10 KB e-mail */
+    add_res(&b, "of-long-mail", "u-mail", 6);
+    struct ss_result *r = add_res(&b, "year0", "u1", 7);
+    r->completed_at = ts_from_civil(0, 1, 1, 0, 0, 0); /* "0000-01-01T00:00:00Z" */
+    r = add_res(&b, "year0-utc", "u1", 7);
+    r->started_at = ts_from_civil(1, 1, 1, 0, 0, 0) - 14 * 3600 * 1000000LL; /* +14:00 */
+    add_res(&b, "bad\xff", "u1", 8); /* invalid UTF-8: would read as U+FFFD */
+    add_res(&b, "bad\xfe", "u1", 8);
+    add_res(&b, "lone\xEF\xBF\xBD", "u1", 8); /* U+FFFD: a lone surrogate decoded */
+    r = add_res(&b, "far-future", "u1", 8);
+    r->expires_at = ts_from_civil(10000, 1, 1, 0, 0, 0);
+    struct load_counts c;
+    struct ss_err err = {0};
+    if (load(x, &b, "cursor-v", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.res_inserted, 3);
+    assert_int_equal(c.cand_inserted, 1);
+    assert_int_equal(c.quarantined, 11);
+    assert_sql_eq(db, "good1,good2,good3",
+                  "SELECT string_agg(vendor_key, ',' ORDER BY vendor_key) FROM results");
+    assert_sql_eq(db, "cursor-v", "SELECT cursor FROM checkpoints WHERE stream = $1",
+                  "emmersion.scores");
+    assert_quar(x, "kkkkkkkk%/sha256:%", "vendor_key", "3000 bytes long");
+    assert_quar(x, "of-long-user", "candidate_key", "3000 bytes long");
+    assert_quar(x, "u-mail", "email", "10240 bytes long");
+    assert_quar(x, "of-long-mail", "candidate_key", "candidate was quarantined");
+    assert_quar(x, "year0", "completed_at", "year 0 UTC");
+    assert_quar(x, "year0-utc", "started_at", "year 0 UTC");
+    assert_quar(x, "bad\\\\xff/sha256:%", "vendor_key", "not valid UTF-8");
+    assert_quar(x, "bad\\\\xfe/sha256:%", "vendor_key", "not valid UTF-8");
+    assert_quar(x, "lone%/sha256:%", "vendor_key", "U+FFFD");
+    assert_quar(x, "far-future", "expires_at", "year 10000 UTC");
+    /* Every refused key has a row of its own: no two keys collapsed (the
+     * long result id and the long user id are one key and field). */
+    assert_sql_eq(db, "10|10",
+                  "SELECT count(*) || '|' || count(DISTINCT record_key) FROM quarantine");
+    assert_sql_eq(db, "0", "SELECT count(*) FROM quarantine WHERE length(record_key) > 1024");
+    /* The same batch again: nothing new, the quarantine rows seen twice. */
+    if (load(x, &b, "cursor-v", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.res_unchanged, 3);
+    assert_int_equal(c.res_inserted + c.res_updated, 0);
+    assert_sql_eq(db, "10|2", "SELECT count(*) || '|' || min(seen_count) FROM quarantine");
+    batch_free(&b);
+    free(long_id);
+    free(long_email);
+}
+
+/* What only the database refuses is found by bisection in savepoints:
+ * quarantined with the database's message, the rest loads, the checkpoint
+ * moves. A candidate the database refuses takes its results with it. */
+static void test_refused_by_database_bisected(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", NULL);
+    struct ss_candidate *cd = add_cand(&b, "u-badraw", NULL);
+    free(cd->raw_json);
+    cd->raw_json = strdup("{\"userId\": oops}"); /* jsonb refuses it */
+    char key[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "r%02d", i);
+        struct ss_result *r = add_res(&b, key, "u1", 5);
+        if (i == 7) {
+            free(r->raw_json); /* a number numeric cannot hold */
+            r->raw_json = strdup("{\"userAssessmentId\":\"r07\",\"score\":1e1000000}");
+        }
+        if (i == 23)
+            r->score_pct = 150; /* the CHECK on score_pct */
+    }
+    add_res(&b, "of-badraw", "u-badraw", 5);
+    struct load_counts c;
+    struct ss_err err = {0};
+    if (load(x, &b, "cursor-b", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.res_inserted, 38);
+    assert_int_equal(c.cand_inserted, 1);
+    assert_int_equal(c.quarantined, 4);
+    assert_sql_eq(db, "38", "SELECT count(*) FROM results");
+    assert_sql_eq(db, "cursor-b", "SELECT cursor FROM checkpoints WHERE stream = $1",
+                  "emmersion.scores");
+    assert_quar(x, "r07", "-", "the database refused it: ");
+    assert_quar(x, "r07", "-", "[22003]");
+    assert_quar(x, "r23", "-", "score_pct");
+    assert_quar(x, "u-badraw", "-", "the database refused it: ");
+    assert_quar(x, "of-badraw", "candidate_key", "candidate was quarantined");
+    assert_sql_eq(db, "0", "SELECT count(*) FROM results WHERE vendor_key IN ('r07', 'r23')");
+    /* Sub-scores, raw JSON and the account lock survived the savepoints. */
+    assert_sql_eq(db, "38", "SELECT count(*) FROM results WHERE raw ? 'score'");
+    /* A second load of the fixed records loads them and resolves their rows. */
+    batch_reset(&b);
+    add_cand(&b, "u1", NULL);
+    add_res(&b, "r07", "u1", 5);
+    add_res(&b, "r23", "u1", 5);
+    if (load(x, &b, "cursor-c", &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.res_inserted, 2);
+    assert_sql_eq(db, "2", "SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL");
+    batch_free(&b);
+}
+
+/* Lone surrogate escapes, which jsonb refuses, become \ufffd in raw like
+ * \u0000; a valid pair stays. */
+static void test_raw_surrogates(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    struct ss_batch b;
+    batch_init(&b);
+    add_cand(&b, "u1", NULL);
+    struct ss_result *r = add_res(&b, "r1", "u1", 5);
+    free(r->raw_json);
+    r->raw_json = strdup("{\"a\":\"x\\ud800y\",\"b\":\"\\udc00\",\"c\":\"\\ud83c\\udf93\","
+                         "\"d\":\"\\ud800\\u0041\"}");
+    struct load_counts c;
+    struct ss_err err = {0};
+    if (load(x, &b, NULL, &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_sql_eq(db,
+                  "x\xEF\xBF\xBDy|\xEF\xBF\xBD|\xF0\x9F\x8E\x93|\xEF\xBF\xBD"
+                  "A",
+                  "SELECT concat_ws('|', raw->>'a', raw->>'b', raw->>'c', raw->>'d') "
+                  "FROM results WHERE vendor_key = $1",
+                  "r1");
+    batch_free(&b);
+}
+
+/* A registered secret never reaches a table, whatever text carries it. */
+static void test_secret_never_stored(void **state)
+{
+    struct lt *x = *state;
+    struct db *db = x->t->db;
+    const char *key = "sk-live-0123456789abcdef";
+    redact_add(key);
+    struct ss_batch b;
+    batch_init(&b);
+    struct ss_candidate *cd = add_cand(&b, "u1", NULL);
+    free(cd->given_name);
+    cd->given_name = strdup("Eve sk-live-0123456789abcdef");
+    struct ss_result *r = add_res(&b, "r1", "u1", 5);
+    free(r->raw_json);
+    r->raw_json = strdup("{\"note\":\"Bearer sk-live-0123456789abcdef\"}");
+    struct ss_err err = {0};
+    assert_int_equal(batch_add_quarantine(&b, "q1", "x",
+                                          "vendor said: key sk-live-0123456789abcdef "
+                                          "refused",
+                                          "{\"k\":\"sk-live-0123456789abcdef\"}", &err),
+                     0);
+    struct load_counts c;
+    if (load(x, &b, NULL, &c, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_sql_eq(db, "Eve ***", "SELECT given_name FROM candidates WHERE vendor_key = $1", "u1");
+    assert_sql_eq(db, "0",
+                  "SELECT (SELECT count(*) FROM candidates c WHERE c::text LIKE $1) + "
+                  "(SELECT count(*) FROM results r WHERE r::text LIKE $1) + "
+                  "(SELECT count(*) FROM quarantine q WHERE q::text LIKE $1)",
+                  "%sk-live-0123456789abcdef%");
+    assert_sql_eq(db, "1", "SELECT count(*) FROM quarantine WHERE reason LIKE $1",
+                  "%key *** refused");
+    redact_reset();
     batch_free(&b);
 }
 
@@ -803,7 +1039,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_subscores, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_strings_round_trip, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_bad_bytes_do_not_fail_batch, lt_setup, lt_teardown),
-        cmocka_unit_test_setup_teardown(test_duplicates_in_batch_last_wins, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_in_batch, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_before_copy, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_by_database_bisected, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_surrogates, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_secret_never_stored, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_checkpoints, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_run_bookkeeping, lt_setup, lt_teardown),
     };
