@@ -94,7 +94,12 @@ static int export_vendor_tables(const struct scales *s, scales_row_fn cb, void *
         char from[32], until[32];
         snprintf(from, sizeof from, "%sT00:00:00Z", p->from_s);
         snprintf(until, sizeof until, "%sT00:00:00Z", p->until_s);
-        ROW("ref_pass_marks", p->vendor, p->type_label, num(p->mark, c), p->from_s[0] ? from : NULL,
+        /* ref_pass_marks has no level column: a row for one CEFR level says
+         * so in its assessment_type, "CT (CEFR Pre A1)". */
+        char type[160];
+        snprintf(type, sizeof type, "%s%s%s%s", p->type_label, p->cefr_code ? " (CEFR " : "",
+                 p->cefr_code ? p->cefr_code : "", p->cefr_code ? ")" : "");
+        ROW("ref_pass_marks", p->vendor, type, num(p->mark, c), p->from_s[0] ? from : NULL,
             p->until_s[0] ? until : NULL);
     }
     for (size_t i = 0; i < s->n_src; i++)

@@ -118,7 +118,11 @@ static void pass_result(const struct scales *s, const char *vendor, struct ss_re
     if (!vendor || !r->has_score || strcmp(r->status, "completed") != 0 || !r->assessment_type ||
         sc_normkey(r->assessment_type, strlen(r->assessment_type), key, sizeof key) != 0)
         return;
-    int marked = 0;
+    int marked = 0, lo = 0, hi = 0;
+    /* A row for the result's own (single) CEFR level wins over a row for any. */
+    if (r->cefr.label && (sc_parse_levels(&s->cefr, r->cefr.label, &lo, &hi) != 0 || lo != hi))
+        lo = 0;
+    const struct sc_pass *any = NULL;
     for (size_t i = 0; i < s->n_pass; i++) {
         const struct sc_pass *p = &s->pass[i];
         if (strcmp(p->vendor, vendor) != 0 || strcmp(p->type, key) != 0)
@@ -126,8 +130,16 @@ static void pass_result(const struct scales *s, const char *vendor, struct ss_re
         marked = 1;
         if (r->completed_at == TS_NULL || r->completed_at < p->from || r->completed_at >= p->until)
             continue;
-        r->passed = r->score >= p->mark;
-        r->pass_rule = p->rule;
+        if (p->cefr && p->cefr == lo) {
+            any = p;
+            break;
+        }
+        if (!p->cefr && !any)
+            any = p;
+    }
+    if (any) {
+        r->passed = r->score >= any->mark;
+        r->pass_rule = any->rule;
         return;
     }
     if (marked)
@@ -168,6 +180,22 @@ static void score_result(const struct scales *s, const char *vendor, struct ss_r
         r->score_pct = (r->score - sc.min) * 100.0 / (sc.max - sc.min);
 }
 
+/* A pass the vendor parser decided from a pass mark the vendor sends with
+ * the result itself (it sets passed and a static pass_rule: a per-test pass
+ * percentage from the vendor's catalogue) stands where scales.yaml decides
+ * none, for a completed result with a score. */
+static void pass_or_vendor(const struct scales *s, const char *vendor, struct ss_result *r)
+{
+    int vendor_passed = r->pass_rule ? r->passed : -1;
+    const char *vendor_rule = r->pass_rule;
+    pass_result(s, vendor, r);
+    if (r->passed < 0 && !r->pass_rule && vendor_passed >= 0 && r->has_score &&
+        strcmp(r->status, "completed") == 0) {
+        r->passed = vendor_passed;
+        r->pass_rule = vendor_rule;
+    }
+}
+
 void norm_result(const struct scales *s, const char *vendor, struct ss_result *r)
 {
     r->status = norm_status(s, vendor, r->status_label);
@@ -179,7 +207,7 @@ void norm_result(const struct scales *s, const char *vendor, struct ss_result *r
     }
     score_result(s, vendor, r);
 
-    pass_result(s, vendor, r);
+    pass_or_vendor(s, vendor, r);
 
     /* Derived levels are recomputed from the labels every time (renormalize). */
     r->cefr.low = r->cefr.high = 0;

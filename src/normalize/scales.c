@@ -423,6 +423,7 @@ void scales_free(struct scales *s)
         free(s->pass[i].type);
         free(s->pass[i].type_label);
         free(s->pass[i].rule);
+        free(s->pass[i].cefr_code);
     }
     free(s->pass);
     for (size_t i = 0; i < s->n_src; i++) {
@@ -1080,18 +1081,20 @@ static int want_date(struct ld *l, const yaml_node_t *n, const char *path, int64
     return 0;
 }
 
-/* pass_marks: [{vendor, assessment_type, pass_mark, valid_from, valid_until, note}]. */
+/* pass_marks: [{vendor, assessment_type, pass_mark, valid_from, valid_until, note,
+ * cefr}]; cefr (optional) limits the row to results at that one CEFR level. */
 static int load_pass_marks(struct ld *l, const yaml_node_t *seq)
 {
     static const char *const keys[] = {
-        "vendor", "assessment_type", "pass_mark", "valid_from", "valid_until", "note", NULL};
+        "vendor", "assessment_type", "pass_mark", "valid_from", "valid_until", "note", "cefr",
+        NULL};
     char p[YX_PATH_MAX], q[YX_PATH_MAX];
     if (yx_want_type(l->d, seq, YAML_SEQUENCE_NODE, "pass_marks") != 0)
         return -1;
     if (!(l->s->pass = calloc(yx_len(seq) ? yx_len(seq) : 1, sizeof *l->s->pass)))
         return yx_oom(l->d);
     for (size_t i = 0; i < yx_len(seq); i++) {
-        const yaml_node_t *e = yx_item(l->d, seq, i), *v[6];
+        const yaml_node_t *e = yx_item(l->d, seq, i), *v[7];
         struct sc_pass *pm = &l->s->pass[l->s->n_pass++];
         const char *vendor, *type, *note = NULL;
         yx_path(p, "pass_marks[%zu]", i);
@@ -1126,19 +1129,33 @@ static int load_pass_marks(struct ld *l, const yaml_node_t *seq)
         yx_path(q, "%s.note", p);
         if (v[5] && yx_want_string(l->d, v[5], q, &note) != 0)
             return -1;
-        /* Overlapping rows would make the answer depend on file order. */
+        yx_path(q, "%s.cefr", p);
+        if (v[6]) {
+            const char *lv;
+            if (yx_want_string(l->d, v[6], q, &lv) != 0)
+                return -1;
+            /* cefr is loaded first (S_CEFR): the level must be one of its codes. */
+            if (!(pm->cefr = sc_level_rank(&l->s->cefr, lv, strlen(lv))))
+                return yx_fail(l->d, v[6], q, "\"%s\" is not a level of the cefr table", lv);
+            if (!(pm->cefr_code = strdup(lv)))
+                return yx_oom(l->d);
+        }
+        /* Overlapping rows would make the answer depend on file order; a row
+         * for one level may overlap the rows for any level. */
         for (size_t j = 0; j + 1 < l->s->n_pass; j++) {
             const struct sc_pass *o = &l->s->pass[j];
             if (strcmp(o->vendor, pm->vendor) == 0 && strcmp(o->type, pm->type) == 0 &&
-                o->from < pm->until && pm->from < o->until)
+                o->cefr == pm->cefr && o->from < pm->until && pm->from < o->until)
                 return yx_fail(l->d, e, p, "overlaps the dates of pass_marks[%zu]", j);
         }
-        size_t n = strlen(vendor) + strlen(type) + (note ? strlen(note) : 0) + 96;
+        const char *lv = pm->cefr_code ? pm->cefr_code : "";
+        size_t n = strlen(vendor) + strlen(type) + (note ? strlen(note) : 0) + strlen(lv) + 112;
         if (!(pm->rule = malloc(n)))
             return yx_oom(l->d);
-        snprintf(pm->rule, n, "pass_marks: %s %s >= %g%s%s%s%s%s%s%s", vendor, type, pm->mark,
-                 pm->from_s[0] ? " from " : "", pm->from_s, pm->until_s[0] ? " until " : "",
-                 pm->until_s, note ? " (" : "", note ? note : "", note ? ")" : "");
+        snprintf(pm->rule, n, "pass_marks: %s %s%s%s >= %g%s%s%s%s%s%s%s", vendor, type,
+                 lv[0] ? " at CEFR " : "", lv, pm->mark, pm->from_s[0] ? " from " : "", pm->from_s,
+                 pm->until_s[0] ? " until " : "", pm->until_s, note ? " (" : "", note ? note : "",
+                 note ? ")" : "");
     }
     return 0;
 }

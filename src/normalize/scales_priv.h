@@ -133,6 +133,10 @@ struct sc_pass {
     int64_t from, until;          /* microseconds, INT64_MIN / INT64_MAX = open */
     char from_s[11], until_s[11]; /* "2022-01-20" or "" */
     char *rule;                   /* "pass_marks: v T >= 70 from 2022-01-20 (note)" */
+    /* Optional condition: only for results whose CEFR label is this one
+     * level (rank; 0 = any level). Such a row wins over one without. */
+    int cefr;
+    char *cefr_code; /* its code as written in `cefr`, or NULL */
 };
 
 struct sc_source {

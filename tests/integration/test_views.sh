@@ -130,7 +130,10 @@ got=$(q "SELECT concat_ws('|', issue, results) FROM bi_unknown_labels WHERE vend
 pass "bi_unknown_labels: B7 on $b7 results"
 
 # Every view is documented.
+# Every bi_ view (the six of 003 and any a vendor migration adds) has one.
+[ "$(q "SELECT count(*) FROM pg_views v WHERE v.viewname LIKE 'bi\_%'")" -ge 6 ] ||
+  fail "bi_ views missing"
 [ "$(q "SELECT count(*) FROM pg_views v WHERE v.viewname LIKE 'bi\_%'
-        AND obj_description(format('%I', v.viewname)::regclass, 'pg_class') IS NOT NULL")" = 6 ] ||
+        AND obj_description(format('%I', v.viewname)::regclass, 'pg_class') IS NULL")" = 0 ] ||
   fail "a bi_ view lacks its COMMENT"
-pass "six commented views"
+pass "every bi_ view has a COMMENT"

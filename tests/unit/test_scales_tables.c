@@ -376,6 +376,7 @@ static void test_export(void **state)
         "ref_score_scales|testello|*|testello|0|100|true",
         "ref_pass_marks|etest|CT|70|2022-01-20T00:00:00Z|NULL",
         "ref_pass_marks|etest|CT|80|NULL|2022-01-20T00:00:00Z",
+        "ref_pass_marks|etest|CT (CEFR Pre A1)|60|2022-07-20T00:00:00Z|NULL",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (!has_row(&r, want[i]))
@@ -611,12 +612,74 @@ static void test_level_scale_by_name(void **state)
     load_bad(HEAD "zeta_levels: [Low]\n", "bad.yaml:11: zeta_levels:", "expected a mapping");
 }
 
+/* A pass mark for one CEFR level (pass_marks[].cefr): it applies only to
+ * results at that level, wins over the rows for any level, may overlap their
+ * dates but not another row for the same level; its level must exist. */
+static void test_pass_mark_level(void **state)
+{
+    (void)state;
+    struct ss_err err = {0};
+    struct scales *s = NULL;
+    const char *yaml = HEAD "score_scales:\n"
+                            "  v:\n"
+                            "    T: {name: vt, min: 0, max: 100, linear: true}\n"
+                            "pass_marks:\n"
+                            "  - {vendor: v, assessment_type: T, pass_mark: 70}\n"
+                            "  - {vendor: v, assessment_type: T, cefr: A1, pass_mark: 60, "
+                            "valid_from: \"2022-07-20\", note: \"low\"}\n";
+    if (scales_load_string(yaml, "ok.yaml", &s, &err) != 0)
+        print_error("%s\n", err.msg);
+    assert_non_null(s);
+    const int64_t before = 1655000000LL * 1000000, after = 1700000000LL * 1000000;
+    static const struct {
+        const char *level;
+        int after;
+        int passed;
+        const char *rule;
+    } cases[] = {
+        {"A1", 1, 1, "at CEFR A1 >= 60 from 2022-07-20 (low)"},
+        {"a1", 1, 1, "at CEFR A1 >= 60"},
+        {"A1", 0, 0, "v T >= 70"}, /* before the level's row: the general one */
+        {"A2", 1, 0, "v T >= 70"},
+        {NULL, 1, 0, "v T >= 70"},
+        {"A1-A2", 1, 0, "v T >= 70"}, /* a range is not the one level */
+    };
+    struct ss_batch b;
+    batch_init(&b);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ss_result *r = batch_add_result(&b);
+        assert_non_null(r);
+        r->assessment_type = strdup("T");
+        r->status_label = strdup("completed");
+        r->has_score = 1;
+        r->score = 65;
+        r->cefr.label = cases[i].level ? strdup(cases[i].level) : NULL;
+        r->completed_at = cases[i].after ? after : before;
+        norm_result(s, "v", r);
+        if (r->passed != cases[i].passed || !r->pass_rule || !strstr(r->pass_rule, cases[i].rule))
+            print_error("case %zu: passed %d by %s\n", i, r->passed,
+                        r->pass_rule ? r->pass_rule : "(none)");
+        assert_int_equal(r->passed, cases[i].passed);
+        assert_non_null(strstr(r->pass_rule, cases[i].rule));
+    }
+    batch_free(&b);
+    scales_free(s);
+
+    load_bad(HEAD "pass_marks:\n  - {vendor: v, assessment_type: T, cefr: Z9, pass_mark: 5}\n",
+             "pass_marks[0].cefr:", "not a level");
+    load_bad(HEAD "pass_marks:\n  - {vendor: v, assessment_type: T, cefr: A1, pass_mark: 5}\n"
+                  "  - {vendor: v, assessment_type: T, cefr: a1, pass_mark: 6, "
+                  "valid_from: \"2020-01-01\"}\n",
+             "pass_marks[1]:", "overlaps");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publisher_cuts),    cmocka_unit_test(test_cepa_cuts),
         cmocka_unit_test(test_actfl_columns),     cmocka_unit_test(test_export),
         cmocka_unit_test(test_load_new_sections), cmocka_unit_test(test_level_scale_by_name),
+        cmocka_unit_test(test_pass_mark_level),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
