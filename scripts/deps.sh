@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(cmake gcc make pkg-config curl ca-certificates
       libcurl4-openssl-dev libjson-c-dev libpq-dev libssl-dev libyaml-dev
-      libmicrohttpd-dev libcmocka-dev postgresql postgresql-client)
+      libmicrohttpd-dev libcmocka-dev postgresql postgresql-client
+      python3-yaml)  # python3-yaml: tests/integration/test_deploy.sh parses the manifests
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -22,6 +22,7 @@ static const struct {
      "re-normalise stored results after a scales change (no vendor calls)"},
     {"sandbox", cmd_sandbox, "run the bundled vendor sandbox (stand-in vendor APIs)"},
     {"config", cmd_config, "check the configuration, or print the key reference"},
+    {"check", cmd_check, "prove the config, database and each account's credentials"},
 };
 
 static void usage(FILE *f)
@@ -42,7 +43,8 @@ static void usage(FILE *f)
                "Secrets (API keys) come from the environment or files named in the config,\n"
                "never from the command line.\n\n"
                "Exit status: 0 ok, 1 fatal, 2 usage, 3 config error, 4 partial failure,\n"
-               "5 explain: value not in the mapping tables.\n");
+               "5 explain: value not in the mapping tables, 6 status --check / check: a\n"
+               "stream failing or stale, or an account's key refused.\n");
 }
 
 int main(int argc, char **argv)

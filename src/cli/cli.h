@@ -8,11 +8,13 @@
 
 enum exit_code {
     EXIT_OK = 0,
-    EXIT_FATAL = 1,   /* nothing useful was done: database down, bug, ... */
-    EXIT_USAGE = 2,   /* bad command line */
-    EXIT_CONFIG = 3,  /* configuration file, environment or secrets */
-    EXIT_PARTIAL = 4, /* some accounts/streams failed, the others were loaded */
-    EXIT_UNKNOWN = 5, /* `explain`: the label or score is not in the tables */
+    EXIT_FATAL = 1,     /* nothing useful was done: database down, bug, ... */
+    EXIT_USAGE = 2,     /* bad command line */
+    EXIT_CONFIG = 3,    /* configuration file, environment or secrets */
+    EXIT_PARTIAL = 4,   /* some accounts/streams failed, the others were loaded */
+    EXIT_UNKNOWN = 5,   /* `explain`: the label or score is not in the tables */
+    EXIT_UNHEALTHY = 6, /* `status --check`: a stream failing, stale or never run;
+                           `check`: an account's credentials or vendor failed */
 };
 
 struct cli_globals {
@@ -29,5 +31,6 @@ int cmd_status(int argc, char **argv, const struct cli_globals *g);
 int cmd_explain(int argc, char **argv, const struct cli_globals *g); /* no database */
 int cmd_renormalize(int argc, char **argv, const struct cli_globals *g);
 int cmd_config(int argc, char **argv, const struct cli_globals *g);
+int cmd_check(int argc, char **argv, const struct cli_globals *g);
 
 #endif

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/timeparse.h"
 #include "../http/http.h"
 #include "../load/migrate.h"
 #include "../load/refdata.h"
+#include "../pipeline/metrics.h"
 #include "../pipeline/pipeline.h"
 #include "../vendors/vendor.h"
 #include "common.h"
@@ -43,6 +45,8 @@ static void usage(FILE *f, int backfill)
                 "  --until DATE   end (default: now)\n"
                 "  --account A    only this account (default: every account of the vendor)\n"
                 "  --stream S     only this stream (default: the account's enabled streams)\n"
+                "  --metrics-file PATH  write Prometheus metrics there at the end (atomically;\n"
+                "                 default: the config's metrics_file)\n"
                 "  -h, --help     show this help\n");
     else
         fprintf(f, "Usage: scoresync [--config FILE] sync [--vendor V] [--account A] [--stream S]\n"
@@ -55,6 +59,8 @@ static void usage(FILE *f, int backfill)
                    "  --vendor V    only this vendor (default: every configured vendor)\n"
                    "  --account A   only this account\n"
                    "  --stream S    only this stream (the vendor's, listed below)\n"
+                   "  --metrics-file PATH  write Prometheus metrics there at the end (atomically;\n"
+                   "                default: the config's metrics_file)\n"
                    "  -h, --help    show this help\n"
                    "\n"
                    "An account that fails (refused key, vendor down) does not stop the others.\n"
@@ -66,17 +72,17 @@ static void usage(FILE *f, int backfill)
 
 static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
 {
-    static const struct option opts[] = {{"vendor", required_argument, NULL, 'V'},
-                                         {"account", required_argument, NULL, 'a'},
-                                         {"stream", required_argument, NULL, 's'},
-                                         {"since", required_argument, NULL, 'S'},
-                                         {"until", required_argument, NULL, 'U'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"vendor", required_argument, NULL, 'V'}, {"account", required_argument, NULL, 'a'},
+        {"stream", required_argument, NULL, 's'}, {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},  {"metrics-file", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     struct sync_request rq;
     memset(&rq, 0, sizeof rq);
     rq.since = rq.until = TS_NULL;
     rq.backfill = backfill;
+    const char *metrics_file = NULL;
+    int64_t started_us = clock_wall_us();
     struct ss_err err = {0};
     int c;
     optind = 0; /* re-initialise getopt after main.c's "+" scan (see cli.h) */
@@ -90,6 +96,9 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
             break;
         case 's':
             rq.stream = optarg;
+            break;
+        case 'M':
+            metrics_file = optarg;
             break;
         case 'S':
         case 'U':
@@ -175,6 +184,17 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
     } else if (sum.interrupted) {
         log_warn("interrupted: stopped after the last committed batch; run again to resume");
         rc = EXIT_PARTIAL;
+    }
+    if (!metrics_file)
+        metrics_file = cfg->metrics_file;
+    if (metrics_file) {
+        const struct metrics_proc mp = {backfill ? "backfill" : "sync", rc,
+                                        (double)(clock_wall_us() - started_us) / 1e6};
+        struct ss_err merr = {0};
+        if (metrics_write(db, metrics_file, &mp, &merr) != 0)
+            log_warn("%s", merr.msg); /* the run's own outcome stands */
+        else
+            log_debug("metrics written to %s", metrics_file);
     }
 out:
     scales_free(sc);

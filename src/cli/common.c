@@ -53,7 +53,70 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-/* scripts/localpg.sh from the working directory or next to the config. */
+/* An installed scoresync (`cmake --install`) keeps its data in
+ * PREFIX/share/scoresync and localpg.sh in PREFIX/libexec/scoresync. PREFIX
+ * is found next to the running binary first (/proc/self/exe: a relocated
+ * install), then the one compiled in. CMakeLists.txt defines these. */
+#ifndef SS_DATADIR
+#define SS_DATADIR "/usr/local/share/scoresync"
+#endif
+#ifndef SS_LIBEXECDIR
+#define SS_LIBEXECDIR "/usr/local/libexec/scoresync"
+#endif
+#ifndef SS_BIN_TO_DATADIR
+#define SS_BIN_TO_DATADIR "../share/scoresync"
+#endif
+#ifndef SS_BIN_TO_LIBEXECDIR
+#define SS_BIN_TO_LIBEXECDIR "../libexec/scoresync"
+#endif
+
+/* dir/rel into out if it exists. */
+static int try_path(const char *dir, const char *rel, char *out, size_t n)
+{
+    int w = snprintf(out, n, "%s/%s", dir, rel);
+    return w > 0 && (size_t)w < n && file_exists(out) ? 0 : -1;
+}
+
+static int installed_path(int libexec, const char *rel, char *out, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            char dir[PATH_MAX];
+            *slash = '\0';
+            int w = snprintf(dir, sizeof dir, "%s/%s", exe,
+                             libexec ? SS_BIN_TO_LIBEXECDIR : SS_BIN_TO_DATADIR);
+            if (w > 0 && (size_t)w < sizeof dir && try_path(dir, rel, out, n) == 0)
+                return 0;
+        }
+    }
+    return try_path(libexec ? SS_LIBEXECDIR : SS_DATADIR, rel, out, n);
+}
+
+int cli_data_path(const char *path, char *out, size_t n)
+{
+    if (!path || !*path)
+        return -1;
+    if (file_exists(path)) {
+        int w = snprintf(out, n, "%s", path);
+        return w > 0 && (size_t)w < n ? 0 : -1;
+    }
+    if (path[0] == '/')
+        return -1;
+    const char *rel = path;
+    while (strncmp(rel, "./", 2) == 0)
+        rel += 2;
+    if (installed_path(0, rel, out, n) != 0)
+        return -1;
+    log_debug("%s: using the installed %s", path, out);
+    return 0;
+}
+
+/* scripts/localpg.sh from the working directory or next to the config, else
+ * the installed one. */
 static int find_localpg(const struct config *cfg, char *out, size_t n)
 {
     if (file_exists("scripts/localpg.sh")) {
@@ -71,7 +134,7 @@ static int find_localpg(const struct config *cfg, char *out, size_t n)
                 return 0;
         }
     }
-    return -1;
+    return installed_path(1, "localpg.sh", out, n);
 }
 
 /* Starts (if needed) the private cluster and reads its URL. Arguments are
@@ -80,8 +143,9 @@ static char *embedded_url(const struct config *cfg)
 {
     char script[PATH_MAX];
     if (find_localpg(cfg, script, sizeof script) != 0) {
-        log_error("no database configured and scripts/localpg.sh was not found");
-        log_hint("set database.url or DATABASE_URL, or run from the scoresync source tree");
+        log_error("no database configured and localpg.sh was not found");
+        log_hint("set database.url or DATABASE_URL; the embedded cluster needs scripts/localpg.sh "
+                 "(a source tree) or an installed " SS_LIBEXECDIR "/localpg.sh");
         return NULL;
     }
     const char *dir = cfg->db.data_dir ? cfg->db.data_dir : ".scoresync/pg";
@@ -133,6 +197,9 @@ int cli_load_scales(const struct config *cfg, struct scales **sc)
 {
     struct ss_err err = {0};
     const char *path = cfg->scales_path ? cfg->scales_path : "config/scales.yaml";
+    char installed[PATH_MAX];
+    if (cli_data_path(path, installed, sizeof installed) == 0)
+        path = installed;
     if (scales_load(path, sc, &err) != 0) {
         log_error("%s", err.msg);
         return EXIT_CONFIG;
@@ -142,7 +209,12 @@ int cli_load_scales(const struct config *cfg, struct scales **sc)
 
 const char *cli_migrations_dir(const struct config *cfg)
 {
-    return cfg && cfg->migrations_dir ? cfg->migrations_dir : "sql";
+    /* One per process: the CLI asks once per command. */
+    static char installed[PATH_MAX];
+    const char *dir = cfg && cfg->migrations_dir ? cfg->migrations_dir : "sql";
+    if (cli_data_path(dir, installed, sizeof installed) == 0)
+        return installed;
+    return dir;
 }
 
 int cli_open(const struct cli_globals *g, int flags, struct config **cfg, struct scales **sc,

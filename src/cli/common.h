@@ -30,7 +30,15 @@ int cli_open(const struct cli_globals *g, int flags, struct config **cfg, struct
  * batch in hand (its checkpoint committed); a second one kills. */
 volatile sig_atomic_t *cli_stop_on_signals(void);
 
-/* Where migrations live: config's `migrations`, else ./sql. */
+/* Where migrations live: config's `migrations`, else ./sql; when that does
+ * not exist, the installed PREFIX/share/scoresync/sql (cli_data_path). */
 const char *cli_migrations_dir(const struct config *cfg);
+
+/* A data file or directory named by a relative path ("config/scales.yaml",
+ * "sql"): path itself when it exists, else the same path under the installed
+ * data directory (next to the binary: BINDIR/../share/scoresync, then the
+ * compiled-in PREFIX/share/scoresync). Writes the path found into out;
+ * -1 when neither exists (or path is absolute and missing). */
+int cli_data_path(const char *path, char *out, size_t n);
 
 #endif

@@ -206,6 +206,9 @@ static const struct cfg_key top_keys[] = {
      "score scale and level mapping tables"},
     {"migrations", KT_PATH, COFF(migrations_dir), "sql", 0, 0, 0, NULL,
      "directory of NNN_name.sql migrations"},
+    {"metrics_file", KT_PATH, COFF(metrics_file), NULL, 0, 0, KF_NULLABLE, NULL,
+     "Prometheus text file rewritten (atomically) at the end of every sync and backfill; "
+     "unset: none (`--metrics-file` overrides)"},
     {"vendors", KT_VENDORS, 0, NULL, 0, 0, KF_REQUIRED, NULL,
      "one mapping per vendor (see the vendor reference below)"},
     {NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL},
@@ -1345,6 +1348,7 @@ void cfg_free(struct config *cfg)
     free(cfg->log.format);
     free(cfg->scales_path);
     free(cfg->migrations_dir);
+    free(cfg->metrics_file);
     free(cfg);
 }
 

@@ -108,6 +108,7 @@ struct config {
     } log;
     char *scales_path;    /* mapping tables, default config/scales.yaml */
     char *migrations_dir; /* default "sql" next to the config's project */
+    char *metrics_file;   /* Prometheus text file written after sync/backfill; NULL = none */
     struct cfg_vendor *vendors;
     size_t n_vendors;
 };
