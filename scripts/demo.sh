@@ -22,6 +22,9 @@ port=$(cat "$portfile")
 export SCORESYNC_SANDBOX_URL="http://127.0.0.1:$port"
 export SANDBOX_EMMERSION_KEY="sandbox-demo"   # the sandbox's key for account "demo"
 export SANDBOX_TRUENORTH_KEY="sandbox-demo"
+export SANDBOX_ETEST_KEY="sandbox-demo"
+export SANDBOX_TESTELLO_KEY="sandbox-demo"   # the signing secret of company 1 ("demo")
+export SANDBOX_CEPA_KEY="sandbox-demo"
 echo "== sandbox on $SCORESYNC_SANDBOX_URL with $reports score reports"
 
 echo "== scoresync migrate"
@@ -55,6 +58,9 @@ SQL
 ok=1
 check emmersion ids "r.status = 'completed'" || ok=0
 check truenorth ids_started "true" || ok=0
+check etest ids "true" || ok=0
+check testello ids "true" || ok=0
+check cepa ids "true" || ok=0
 
 echo "== scoresync sync (again: nothing new, nothing rewritten)"
 "$bin" --config "$cfg" sync

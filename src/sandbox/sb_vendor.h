@@ -119,6 +119,9 @@ struct sb_vendor {
 
 extern const struct sb_vendor sb_emmersion_vendor;
 extern const struct sb_vendor sb_truenorth_vendor;
+extern const struct sb_vendor sb_cepa_vendor;
+extern const struct sb_vendor sb_etest_vendor;
+extern const struct sb_vendor sb_testello_vendor;
 
 /* For tests: the clock the rate limiter reads (default clock_system()). The
  * clock must outlive the sandbox and be safe to read from any thread. */

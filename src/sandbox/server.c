@@ -27,10 +27,15 @@
 #include "sb_vendor.h"
 
 /* The vendors the sandbox serves: one line per vendor. */
+// clang-format off
 static const struct sb_vendor *const sb_vendors[] = {
     &sb_emmersion_vendor,
     &sb_truenorth_vendor,
+    &sb_cepa_vendor,
+    &sb_etest_vendor,
+    &sb_testello_vendor,
 };
+// clang-format on
 #define SB_NVENDORS (sizeof sb_vendors / sizeof sb_vendors[0])
 
 #define SB_MAX_LIMIT     4000000L /* requests per window after scaling: caps rate_scale */

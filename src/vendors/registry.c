@@ -6,10 +6,18 @@
 
 extern const struct vendor_ops emmersion_vendor;
 extern const struct vendor_ops truenorth_vendor;
+extern const struct vendor_ops cepa_vendor;
+extern const struct vendor_ops etest_vendor;
+extern const struct vendor_ops testello_vendor;
 
+/* One vendor a line. */
+// clang-format off
 const struct vendor_ops *const vendor_registry[] = {
     &emmersion_vendor,
     &truenorth_vendor,
+    &cepa_vendor,
+    &etest_vendor,
+    &testello_vendor,
     NULL,
 };
 
@@ -17,8 +25,12 @@ const struct vendor_ops *const vendor_registry[] = {
 const struct cfg_vendor_schema *const cfg_vendor_schemas[] = {
     &emmersion_vendor.config,
     &truenorth_vendor.config,
+    &cepa_vendor.config,
+    &etest_vendor.config,
+    &testello_vendor.config,
     NULL,
 };
+// clang-format on
 
 const struct vendor_ops *vendor_find(const char *name)
 {

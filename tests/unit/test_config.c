@@ -230,6 +230,9 @@ static void test_sandbox_yaml(void **state)
     (void)state;
     setenv("SANDBOX_EMMERSION_KEY", "sandbox-demo", 1);
     setenv("SANDBOX_TRUENORTH_KEY", "sandbox-demo", 1);
+    setenv("SANDBOX_ETEST_KEY", "sandbox-demo", 1);
+    setenv("SANDBOX_TESTELLO_KEY", "sandbox-demo", 1);
+    setenv("SANDBOX_CEPA_KEY", "sandbox-demo", 1);
     unsetenv("SCORESYNC_SANDBOX_URL");
     struct config *cfg = load_file("config/sandbox.yaml");
     const struct cfg_account *tn = cfg_account(cfg_vendor(cfg, "truenorth"), "demo");
