@@ -171,6 +171,10 @@ static void test_example_yaml(void **state)
 {
     (void)state;
     setenv("EMMERSION_API_KEY_ACME", "emm-acme-key", 1);
+    setenv("TRUENORTH_API_KEY_ACME", "tn-acme-key", 1);
+    setenv("CEPA_API_KEY_ACME", "cepa-acme-key", 1);
+    setenv("ETEST_API_KEY_ACME", "etest-acme-key", 1);
+    setenv("TESTELLO_SECRET_ACME", "testello-acme-secret", 1);
     struct config *cfg = load_file("config/example.yaml");
     assert_null(cfg->db.url); /* DATABASE_URL unset: embedded cluster */
     /* Resolved against the config's project when it exists there, else as written. */
@@ -180,10 +184,18 @@ static void test_example_yaml(void **state)
     assert_string_equal(cfg->log.level, "info");
     assert_string_equal(cfg->log.format, "text");
     assert_non_null(strstr(cfg->scales_path, "scales.yaml"));
-    assert_int_equal(cfg->n_vendors, 1);
+    /* Every vendor of this build has a block, each with its own defaults. */
+    assert_int_equal(cfg->n_vendors, 5);
     const struct cfg_vendor *v = cfg_vendor(cfg, "emmersion");
     assert_non_null(v);
-    assert_null(cfg_vendor(cfg, "truenorth"));
+    const struct cfg_account *tn = cfg_account(cfg_vendor(cfg, "truenorth"), "acme");
+    assert_non_null(tn);
+    assert_string_equal(tn->base_url, "https://api.truenorthtest.com/2020q1");
+    assert_int_equal(tn->recheck_days, 90);
+    const struct cfg_account *ts = cfg_account(cfg_vendor(cfg, "testello"), "acme");
+    assert_non_null(ts);
+    assert_string_equal(ts->secret, "testello-acme-secret");
+    assert_string_equal(cfg_opt(ts, "company_id"), "1");
     assert_int_equal(v->n_accounts, 1);
     const struct cfg_account *a = cfg_account(v, "acme");
     assert_non_null(a);
