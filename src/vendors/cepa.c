@@ -795,7 +795,7 @@ static int fetch_small(struct vendor_ctx *ctx, const struct cepa_cfg *c, const c
     struct ss_batch scratch;
     batch_init(&scratch);
     /* Records are collected whole (root_member): never flushed. */
-    struct page_out out = {&scratch, SIZE_MAX, NULL, NULL};
+    struct page_out out = {&scratch, SIZE_MAX, NULL, NULL, NULL};
     struct page_res res;
     memset(&res, 0, sizeof res);
     rc = vendor_fetch(ctx, &fr, &out, &res, err);
@@ -905,7 +905,7 @@ static int read_page(struct cepa_run *cr, long offset, const char *cursor, long 
     fr.restart = page_restart;
     fr.arg = &pg;
     fr.what = what;
-    struct page_out out = {b, ctx->part_records ? ctx->part_records : 1000, flush_part, ctx};
+    struct page_out out = {b, ctx->part_records ? ctx->part_records : 1000, flush_part, ctx, NULL};
     struct page_res res;
     memset(&res, 0, sizeof res);
     long before = changed_now(ctx);

@@ -528,7 +528,7 @@ int emm_family_check(struct vendor_ctx *ctx, struct ss_err *err)
     fr.what = "GET /assessments";
     struct ss_batch b;
     batch_init(&b);
-    struct page_out out = {&b, (size_t)-1, NULL, NULL};
+    struct page_out out = {&b, (size_t)-1, NULL, NULL, NULL};
     struct page_res res;
     memset(&res, 0, sizeof res);
     int rc = vendor_fetch(ctx, &fr, &out, &res, err);

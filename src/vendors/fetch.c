@@ -95,6 +95,8 @@ static int sink_begin(void *arg, long status, struct ss_err *err)
     batch_reset(s->b);
     if (s->fr->restart)
         s->fr->restart(s->fr->arg);
+    if (s->out && s->out->restart)
+        s->out->restart(s->out->flush_arg);
     return 0;
 }
 

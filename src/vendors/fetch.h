@@ -24,6 +24,9 @@ struct page_out {
     /* Hands *b over (cursor-less part) and puts an empty batch in *b. */
     int (*flush)(void *arg, struct ss_batch **b, struct ss_err *err);
     void *flush_arg;
+    /* The page is read again from its first byte (a retried attempt):
+     * records handed over before come again. May be NULL. */
+    void (*restart)(void *flush_arg);
 };
 
 /* The vendor's parser of one record. `key` is the member name when the

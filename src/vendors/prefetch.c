@@ -4,7 +4,9 @@
 #include "prefetch.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PART_RECORDS_DEFAULT 1000
@@ -17,6 +19,105 @@ struct part {
     long records;    /* the page's records (page_end only) */
     double fraction; /* share done after this page (page_end only) */
 };
+
+/* The result ids of one page already handed over, so that an id met again
+ * in a later part of the same response is not loaded over the first copy
+ * without a word (the loader sees one part at a time). Open addressing;
+ * cleared at every page and retried attempt. */
+struct keyset {
+    char **slot;
+    size_t cap, n;
+};
+
+static uint64_t key_hash(const char *k)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 0x100000001b3ULL;
+    return h;
+}
+
+static void keyset_clear(struct keyset *s)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        free(s->slot[i]);
+        s->slot[i] = NULL;
+    }
+    s->n = 0;
+}
+
+static void keyset_free(struct keyset *s)
+{
+    keyset_clear(s);
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+}
+
+static size_t keyset_find(const struct keyset *s, const char *k)
+{
+    size_t i = key_hash(k) & (s->cap - 1);
+    while (s->slot[i] && strcmp(s->slot[i], k) != 0)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static int keyset_has(const struct keyset *s, const char *k)
+{
+    return s->cap && s->slot[keyset_find(s, k)] != NULL;
+}
+
+/* 0 added (or there already), -1 out of memory. */
+static int keyset_add(struct keyset *s, const char *k)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        struct keyset g = {calloc(s->cap ? s->cap * 2 : 1024, sizeof(char *)), 0, 0};
+        if (!g.slot)
+            return -1;
+        g.cap = s->cap ? s->cap * 2 : 1024;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i]) {
+                g.slot[keyset_find(&g, s->slot[i])] = s->slot[i];
+                g.n++;
+            }
+        free(s->slot);
+        *s = g;
+    }
+    size_t i = keyset_find(s, k);
+    if (s->slot[i])
+        return 0;
+    if (!(s->slot[i] = strdup(k)))
+        return -1;
+    s->n++;
+    return 0;
+}
+
+/* Results of b whose id an earlier part of this page already carried are
+ * quarantined (the earlier copy stays loaded); then b's ids join the set. */
+static int drop_repeats(struct keyset *seen, struct ss_batch *b, struct ss_err *err)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < b->n_res; i++) {
+        struct ss_result *r = &b->res[i];
+        if (r->vendor_key && keyset_has(seen, r->vendor_key)) {
+            int rc = batch_add_quarantine(b, r->vendor_key, NULL,
+                                          "the same result id came earlier in this response "
+                                          "(that copy was loaded); this later copy is not",
+                                          r->raw_json, err);
+            result_clear(r);
+            if (rc != 0)
+                return -1;
+            continue;
+        }
+        if (keep != i)
+            b->res[keep] = *r;
+        keep++;
+    }
+    b->n_res = keep;
+    for (size_t i = 0; i < b->n_res; i++)
+        if (b->res[i].vendor_key && keyset_add(seen, b->res[i].vendor_key) != 0)
+            return err_set(err, SS_ENOMEM, "out of memory");
+    return 0;
+}
 
 struct run {
     struct vendor_ctx *ctx;
@@ -34,6 +135,7 @@ struct run {
     /* reader-side */
     struct ss_batch *filling;
     struct ss_batch spare;
+    struct keyset seen; /* result ids of the page's parts handed over so far */
 };
 
 /* Hands *b to the caller once it has taken the previous part; *b comes back
@@ -59,11 +161,18 @@ static int hand_over(struct run *r, struct ss_batch **b, const struct part *meta
     return 0;
 }
 
+static void restart_page(void *arg)
+{
+    keyset_clear(&((struct run *)arg)->seen);
+}
+
 static int flush_part(void *arg, struct ss_batch **b, struct ss_err *err)
 {
     struct run *r = arg;
     struct part meta;
     memset(&meta, 0, sizeof meta);
+    if (drop_repeats(&r->seen, *b, err) != 0)
+        return -1;
     if (hand_over(r, b, &meta) != 0)
         return err_set(err, SS_EIO, "the loader stopped");
     return 0;
@@ -76,7 +185,7 @@ static void *reader_main(void *argp)
     struct ss_batch *b = &r->spare;
     b->supplementary = ctx->stream ? ctx->stream->supplementary : 0;
     struct page_out out = {b, ctx->part_records ? ctx->part_records : PART_RECORDS_DEFAULT,
-                           flush_part, r};
+                           flush_part, r, restart_page};
     struct ss_err err = {0};
     int rc = 0;
     struct page_req req;
@@ -88,6 +197,7 @@ static void *reader_main(void *argp)
         memset(&res, 0, sizeof res);
         err_clear(&err);
         batch_reset(out.b);
+        keyset_clear(&r->seen);
         int frc = r->fetch(r->arg, ctx, &req, &out, &res, &err);
         if (frc != 0 && err.code == SS_ETOOBIG)
             res.too_big = 1;
@@ -114,6 +224,10 @@ static void *reader_main(void *argp)
         meta.records = res.records;
         meta.fraction = pager_fraction(r->pager);
         pager_describe(r->pager, &req, meta.what, sizeof meta.what);
+        if (drop_repeats(&r->seen, out.b, &err) != 0) {
+            rc = -1;
+            break;
+        }
         if (hand_over(r, &out.b, &meta) != 0)
             break;
         ctx->pages++;
@@ -188,6 +302,7 @@ int prefetch_run(struct vendor_ctx *ctx, struct pager *p, page_fetch_fn fetch, v
     batch_free(&mine.b);
     batch_free(&r.slot.b);
     batch_free(&r.spare);
+    keyset_free(&r.seen);
     pthread_cond_destroy(&r.cv);
     pthread_mutex_destroy(&r.mu);
     return rc;

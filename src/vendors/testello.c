@@ -971,7 +971,7 @@ static int tl_get(struct tl_run *run, const char *path, const char *session_id, 
     fr.path = path;
     fr.what = what;
     struct page_out out = {run->b, ctx->part_records ? ctx->part_records : TL_PART_RECORDS,
-                           tl_flush, run};
+                           tl_flush, run, NULL};
     struct page_res res;
     memset(&res, 0, sizeof res);
     int rc = vendor_fetch(&c2, &fr, &out, &res, err);

@@ -709,6 +709,70 @@ static void test_page_in_parts(void **state)
     assert_true(!pr.cursor[0] && !pr.cursor[1] && pr.cursor[2]);
 }
 
+/* A result id met again in a later part of the same response is not loaded
+ * over the first copy: it goes to quarantine. Within one part the loader
+ * decides; a new page (or a retried attempt) starts a new set. */
+struct repeat_run {
+    int pages;       /* reader thread */
+    int results;     /* caller thread: results emitted with key "dup" */
+    int quarantined; /* ... and quarantine entries for it */
+};
+
+static int repeat_fetch(void *arg, struct vendor_ctx *ctx, const struct page_req *req,
+                        struct page_out *out, struct page_res *res, struct ss_err *err)
+{
+    (void)ctx;
+    struct repeat_run *rr = arg;
+    rr->pages++;
+    /* parts of 2: [dup, a] [b, dup] [c] */
+    const char *keys[] = {"dup", "a", "b", "dup", "c"};
+    for (size_t i = 0; i < 5; i++)
+        if (put(out, keys[i], req->from, err) != 0)
+            return -1;
+    res->records = 5;
+    return 0;
+}
+
+static int repeat_emit(void *sink, struct ss_batch *b, const char *cursor, struct ss_err *err)
+{
+    (void)cursor;
+    (void)err;
+    struct repeat_run *rr = sink;
+    for (size_t i = 0; i < b->n_res; i++)
+        rr->results += strcmp(b->res[i].vendor_key, "dup") == 0;
+    for (size_t i = 0; i < b->n_quar; i++) {
+        CHECK(strcmp(b->quar[i].record_key, "dup") == 0);
+        CHECK(strstr(b->quar[i].reason, "came earlier in this response") != NULL);
+        rr->quarantined++;
+    }
+    batch_reset(b);
+    return 0;
+}
+
+static void test_repeat_across_parts(void **state)
+{
+    (void)state;
+    struct cfg_account a = account();
+    a.window_initial_days = 1;
+    a.window_max_days = 1;
+    int64_t t0 = ts_from_civil(2020, 1, 1, 0, 0, 0);
+    struct vendor_ctx ctx = range_ctx(&a, t0, t0 + 2 * DAY); /* two pages */
+    ctx.part_records = 2;
+    ctx.emit = repeat_emit;
+    struct repeat_run rr;
+    memset(&rr, 0, sizeof rr);
+    ctx.sink = &rr;
+    struct pager p;
+    struct ss_err err = {0};
+    assert_int_equal(pager_window_init(&p, &ctx, &err), 0);
+    assert_run(prefetch_run(&ctx, &p, repeat_fetch, &rr, &err), 0, &err);
+    assert_int_equal(rr.pages, 2);
+    /* Each page: the first copy loads, the repeat is quarantined; the second
+     * page is a new response, so its first "dup" loads again (an upsert). */
+    assert_int_equal(rr.results, 2);
+    assert_int_equal(rr.quarantined, 2);
+}
+
 /* ---- offset and token pagers ------------------------------------------- */
 
 #define MAX_PAGES 32
@@ -1106,6 +1170,7 @@ int main(void)
         cmocka_unit_test(test_recheck_clusters),
         cmocka_unit_test(test_recheck_too_big),
         cmocka_unit_test(test_page_in_parts),
+        cmocka_unit_test(test_repeat_across_parts),
         cmocka_unit_test(test_offset_pager),
         cmocka_unit_test(test_token_pager),
         cmocka_unit_test(test_stop),
