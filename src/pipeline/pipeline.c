@@ -9,6 +9,7 @@
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/timeparse.h"
+#include "../load/documents.h"
 #include "../load/runs.h"
 #include "../vendors/vendor.h"
 #include "sink.h"
@@ -48,6 +49,32 @@ static int stored_keys_cb(void *sink, const char *const *statuses, int days, lon
                           char ***cands, size_t *n, struct ss_err *err)
 {
     return sink_stored_keys(sink, statuses, days, max, keys, cands, n, err);
+}
+
+/* vendor_ctx.docs: where a stream's documents go (load/documents.h). */
+struct doc_target {
+    struct loader *ld;
+    int64_t account_id;
+};
+
+static int document_current_cb(void *docs, const char *kind, const char *owner_key,
+                               const unsigned char source_sha256[32], struct ss_err *err)
+{
+    const struct doc_target *t = docs;
+    int current = 0;
+    if (load_document_current(t->ld, t->account_id, kind, owner_key, source_sha256, &current,
+                              err) != 0)
+        return -1;
+    return current;
+}
+
+static int document_cb(void *docs, const struct vendor_document *d, struct ss_err *err)
+{
+    const struct doc_target *t = docs;
+    const struct load_document ld = {d->kind,    d->owner_key, d->file_name, d->mime,
+                                     d->content, d->size,      d->sha256,    d->source_sha256};
+    int written = 0;
+    return load_document_put(t->ld, t->account_id, &ld, &written, err);
 }
 
 static struct rate_limiter *account_limiter(const struct cfg_account *a)
@@ -153,6 +180,7 @@ static int run_stream(struct account_run *ar, const struct vendor_stream *vs, st
     if (!s)
         goto finish;
 
+    struct doc_target docs = {ar->ld, ar->account_id};
     struct vendor_ctx ctx = {
         .vendor = ar->v,
         .stream = vs,
@@ -175,6 +203,9 @@ static int run_stream(struct account_run *ar, const struct vendor_stream *vs, st
         .recheck_max = acct->recheck_max_requests,
         .changed = changed_cb,
         .stored_keys = stored_keys_cb,
+        .document_current = document_current_cb,
+        .document = document_cb,
+        .docs = &docs,
     };
     rc = ar->v->extract(&ctx, err);
     st.windows = ctx.pages;

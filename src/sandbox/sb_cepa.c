@@ -1,6 +1,7 @@
 /* sb_cepa: CEPA Test API v2 as the sandbox serves it (seeds/000), under
  * /cepa/api/v2: GetTests, GetCandidates (limit, offset, sort ASC/DESC,
- * reports), GetCandidateByEmail, GetTestByToken, GetOverallResultByEmail.
+ * reports), GetCandidateByEmail, GetTestByToken, GetOverallResultByEmail,
+ * GetSingleResultByPDF, GetOverallResultByPDF.
  * A method is the path (/cepa/api/v2/GetCandidates) or ?method=...; the key
  * is the api_key query parameter or an api_key header ("sandbox-<account>").
  *
@@ -20,10 +21,18 @@
  *                      the list shifts between two page requests of a sync
  *   complete&n=K       the K oldest unfinished tests complete: {"tokens": [...]}
  *   rescore&n=K        the K oldest completed tests are re-scored (+7)
+ *   pdf_stats          {"single": N, "overall": N}: PDF requests served
+ *   pdf_lie&token=T    GetSingleResultByPDF of T says a size one too large
+ *                      (no token: off)
+ *
+ * GetSingleResultByPDF (completed tests) and GetOverallResultByPDF (complete
+ * groups) send a small generated PDF naming the token and its score(s), so
+ * a re-score changes it; the base64 is written with "\/" as PHP does.
  *
  * Threading: a read-write lock; admin changes and arrivals take it for
  * writing. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +41,7 @@
 #include "../core/jsonw.h"
 #include "../core/log.h"
 #include "../core/timeparse.h"
+#include "../http/sign.h"
 #include "sb_data.h"
 #include "sb_vendor.h"
 
@@ -122,6 +132,8 @@ struct cc_acct {
     size_t nt, capt;
     long arrivals;      /* new candidates after a GetCandidates page at offset > 0 */
     long arrival_pages; /* ... for this many more such pages */
+    uint32_t pdf_lie;   /* GetSingleResultByPDF of this token sends a wrong size (0 = none) */
+    atomic_long pdf_single, pdf_overall; /* PDF requests served */
 };
 
 struct cc_state {
@@ -544,6 +556,125 @@ static int get_test(struct cc_state *st, const struct sb_req *req, struct sb_res
     return cc_json_done(&w, resp);
 }
 
+/* A small PDF of a test's (or a group's) report: deterministic bytes that
+ * name the token and score, so a re-score changes them. */
+static void cc_pdf_bytes(struct buf *pdf, const char *title, const char *who, const char *line)
+{
+    struct ss_err e = {0};
+    /* The binary comment marks the file as binary, as real PDF writers do. */
+    if (buf_appendf(pdf, &e, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n") != 0 ||
+        buf_appendf(pdf, &e,
+                    "1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+                    "2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+                    "3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+                    "/Contents 4 0 R >> endobj\n4 0 obj << >> stream\nBT /F1 14 Tf 72 780 Td "
+                    "(CEPA Test - %s) Tj ET\nBT /F1 11 Tf 72 750 Td (%s) Tj ET\n"
+                    "BT /F1 11 Tf 72 730 Td (%s) Tj ET\n",
+                    title, who, line) != 0)
+        return;
+    for (int i = 0; i < 10; i++)
+        if (buf_appendf(pdf, &e, "BT /F1 9 Tf 72 %d Td (%s) Tj ET\n", 700 - 14 * i,
+                        cc_statement_titles[i]) != 0)
+            return;
+    (void)buf_appendf(pdf, &e, "endstream endobj\ntrailer << /Root 1 0 R >>\n%%%%EOF\n");
+}
+
+/* GetSingleResultByPDF (token) and GetOverallResultByPDF (email, overall_id):
+ * {request, method, login, token, mime, file, size, content}; content is
+ * the base64 of the file with "/" written "\/" (PHP's json_encode). */
+static int get_pdf(struct cc_state *st, const struct sb_req *req, struct sb_resp *resp, int overall)
+{
+    struct cc_acct *a = &st->acct[req->account_index];
+    char title[128], who[160], line[256], file[200], tokname[160];
+    long long lie = 0;
+    struct buf pdf, b64;
+    buf_init(&pdf, 0);
+    buf_init(&b64, 0);
+    pthread_rwlock_rdlock(&st->lock);
+    if (!overall) {
+        atomic_fetch_add(&a->pdf_single, 1);
+        const char *ts = sb_param(&req->query, "token");
+        unsigned long tok = ts ? strtoul(ts, NULL, 10) : 0;
+        const struct cc_test *t =
+            tok >= 100000 && tok - 100000 < a->nt ? &a->t[tok - 100000] : NULL;
+        if (!t || t->status != CC_COMPLETED) {
+            pthread_rwlock_unlock(&st->lock);
+            sb_resp_error(resp, 404, t ? "test not completed" : "token not found");
+            return 0;
+        }
+        size_t ci = 0;
+        while (ci + 1 < a->n && a->c[ci + 1].first <= t - a->t)
+            ci++;
+        uint64_t h = sb_hash3(a->key, 0xe3a1, ci);
+        int b = cc_band(t->score);
+        snprintf(title, sizeof title, "%s Score Report", cc_test_names[t->kind]);
+        snprintf(who, sizeof who, "Token %u, candidate %s %s", t->token, cc_given_ascii[h % 16],
+                 cc_family_ascii[(h >> 4) % 16]);
+        snprintf(line, sizeof line, "Score %d, CEFR %s, %s", t->score, cc_bands[b].cefr,
+                 cc_bands[b].level);
+        snprintf(file, sizeof file, "%u-%s-%s-Score-Report.pdf", t->token, cc_given_ascii[h % 16],
+                 cc_family_ascii[(h >> 4) % 16]);
+        snprintf(tokname, sizeof tokname, "%u", t->token);
+        lie = a->pdf_lie == t->token;
+    } else {
+        atomic_fetch_add(&a->pdf_overall, 1);
+        const char *email = sb_param(&req->query, "email");
+        const char *ids = sb_param(&req->query, "overall_id");
+        long i = cc_find(a, email);
+        const struct cc_cand *c = i >= 0 ? &a->c[i] : NULL;
+        int all = c && c->ntests == CC_NTESTS;
+        for (int k = 0; all && k < CC_NTESTS; k++)
+            all = a->t[c->first + (size_t)k].status == CC_COMPLETED;
+        if (!all || (ids && strtol(ids, NULL, 10) != 1000 + i)) {
+            pthread_rwlock_unlock(&st->lock);
+            sb_resp_error(resp, 404, "no overall result");
+            return 0;
+        }
+        uint64_t h = sb_hash3(a->key, 0xe3a1, (uint64_t)i);
+        snprintf(title, sizeof title, "Overall Score Report %ld", 1000 + i);
+        snprintf(who, sizeof who, "Candidate %s %s", cc_given_ascii[h % 16],
+                 cc_family_ascii[(h >> 4) % 16]);
+        snprintf(line, sizeof line, "Scores %d / %d / %d", a->t[c->first].score,
+                 a->t[c->first + 1].score, a->t[c->first + 2].score);
+        snprintf(file, sizeof file, "%s-%s-Overall-Score-Report.pdf", cc_given_ascii[h % 16],
+                 cc_family_ascii[(h >> 4) % 16]);
+        cc_email(a, (size_t)i, tokname, sizeof tokname);
+    }
+    pthread_rwlock_unlock(&st->lock);
+    cc_pdf_bytes(&pdf, title, who, line);
+    struct ss_err e = {0};
+    if (!pdf.len || sign_base64_encode(&b64, pdf.data, pdf.len, SIGN_B64_STD, &e) != 0) {
+        buf_free(&pdf);
+        buf_free(&b64);
+        sb_resp_error(resp, 500, "out of memory");
+        return 0;
+    }
+    struct jsonw w;
+    jw_init(&w, &resp->body);
+    jw_open(&w, '{');
+    jw_kstr(&w, "request", "GET");
+    jw_kstr(&w, "method", overall ? "GetOverallResultByPDF" : "GetSingleResultByPDF");
+    jw_kbool(&w, "login", 1);
+    jw_kstr(&w, "token", tokname);
+    jw_kstr(&w, "mime", "application/pdf");
+    jw_kstr(&w, "file", file);
+    jw_kint(&w, "size", (long long)pdf.len + lie);
+    jw_key(&w, "content");
+    struct buf esc;
+    buf_init(&esc, 0);
+    int ok = buf_append(&esc, "\"", 1, &e) == 0;
+    for (size_t k = 0; ok && k < b64.len; k++)
+        ok = b64.data[k] == '/' ? buf_append(&esc, "\\/", 2, &e) == 0
+                                : buf_append(&esc, &b64.data[k], 1, &e) == 0;
+    ok = ok && buf_append(&esc, "\"", 1, &e) == 0;
+    jw_raw(&w, ok ? esc.data : "null");
+    jw_close(&w, '}');
+    buf_free(&esc);
+    buf_free(&pdf);
+    buf_free(&b64);
+    return cc_json_done(&w, resp);
+}
+
 static int get_tests(struct cc_state *st, const struct sb_req *req, struct sb_resp *resp)
 {
     struct cc_acct *a = &st->acct[req->account_index];
@@ -608,6 +739,10 @@ static int cc_handle(const struct sb_req *req, struct sb_resp *resp)
         return get_test(st, req, resp);
     if (strcmp(m, "GetTests") == 0)
         return get_tests(st, req, resp);
+    if (strcmp(m, "GetSingleResultByPDF") == 0)
+        return get_pdf(st, req, resp, 0);
+    if (strcmp(m, "GetOverallResultByPDF") == 0)
+        return get_pdf(st, req, resp, 1);
     sb_resp_error(resp, 404, "no such method");
     return 0;
 }
@@ -639,6 +774,23 @@ static int cc_admin(void *state, const struct sb_admin_req *req, struct sb_resp 
         for (size_t i = 0; i < a->nt; i++)
             jw_rawf(&w, "\"%u\"", a->t[i].token);
         jw_close(&w, ']');
+        jw_close(&w, '}');
+        pthread_rwlock_unlock(&st->lock);
+        return cc_json_done(&w, resp);
+    }
+    if (strcmp(req->what, "pdf_stats") == 0) {
+        jw_open(&w, '{');
+        jw_kint(&w, "single", atomic_load(&a->pdf_single));
+        jw_kint(&w, "overall", atomic_load(&a->pdf_overall));
+        jw_close(&w, '}');
+        return cc_json_done(&w, resp);
+    }
+    if (strcmp(req->what, "pdf_lie") == 0) {
+        const char *ts = sb_param(&req->query, "token");
+        pthread_rwlock_wrlock(&st->lock);
+        a->pdf_lie = ts ? (uint32_t)strtoul(ts, NULL, 10) : 0;
+        jw_open(&w, '{');
+        jw_kint(&w, "token", a->pdf_lie);
         jw_close(&w, '}');
         pthread_rwlock_unlock(&st->lock);
         return cc_json_done(&w, resp);
@@ -697,12 +849,15 @@ const struct sb_vendor sb_cepa_vendor = {
     .version_prefix = "/cepa/api/v2",
     .help =
         "  /cepa/api/v2        CEPA Test: /GetTests /GetCandidates /GetCandidateByEmail\n"
-        "                      /GetTestByToken /GetOverallResultByEmail (or ?method=)\n"
+        "                      /GetTestByToken /GetOverallResultByEmail\n"
+        "                      /GetSingleResultByPDF /GetOverallResultByPDF (or ?method=)\n"
         "  /_sandbox/cepa/expected?account=A        what a full sync must load\n"
         "  /_sandbox/cepa/add?account=A&n=K         K new candidates now\n"
         "  /_sandbox/cepa/arrivals?account=A&n=K&pages=P  K new candidates after P later pages\n"
         "  /_sandbox/cepa/complete?account=A&n=K    complete the K oldest unfinished tests\n"
-        "  /_sandbox/cepa/rescore?account=A&n=K     re-score the K oldest completed tests\n",
+        "  /_sandbox/cepa/rescore?account=A&n=K     re-score the K oldest completed tests\n"
+        "  /_sandbox/cepa/pdf_stats?account=A       PDF requests served (single, overall)\n"
+        "  /_sandbox/cepa/pdf_lie?account=A&token=T GetSingleResultByPDF of T lies about size\n",
     /* Undocumented. The client's default is stricter (2/s, 1,000/hour); the
      * sandbox allows what config/sandbox.yaml asks, so the demo is quick. */
     .limits = {{20, 1000000LL}, {20000, 3600LL * 1000000LL}},

@@ -5,7 +5,9 @@
  * tests (results) assigned to them, keyed by e-mail and token;
  * GetCandidateByEmail re-reads candidates whose tests may still change;
  * GetOverallResultByEmail adds the overall groups of candidates whose tests
- * changed.
+ * changed; with `pdfs` on, GetSingleResultByPDF / GetOverallResultByPDF the
+ * reports of completed tests and groups not stored yet or rendered from an
+ * older record (vendor_ctx.document_current / document).
  *
  * The list shifts while we page it (new candidates arrive). It is read in
  * the vendor's default order, DESC (newest first): an arrival pushes every
@@ -41,6 +43,7 @@
 #include "../core/buf.h"
 #include "../core/redact.h"
 #include "../core/timeparse.h"
+#include "../http/sign.h"
 #include "fetch.h"
 #include "jsonx.h"
 #include "jstream.h"
@@ -374,6 +377,178 @@ static int add_catalogue_entry(const char *name, json_object *v, struct ss_batch
     return 0;
 }
 
+/* ---- PDF reports ---------------------------------------------------------- */
+
+/* The decoded size against the response's size field. */
+static int pdf_check_size(size_t got, long long size, struct ss_err *err)
+{
+    if (size < 0 || (unsigned long long)got != (unsigned long long)size)
+        return err_set(err, SS_EINVAL, "decoded to %zu bytes, but the response's size says %lld",
+                       got, size);
+    return 0;
+}
+
+/* cepa_pdf_decode without the size check (the size may come after it). */
+static int pdf_decode(const char *json, size_t len, struct buf *out, struct ss_err *err)
+{
+    if (len < 2 || json[0] != '"' || json[len - 1] != '"')
+        return err_set(err, SS_EINVAL, "the content is not a JSON string");
+    struct buf t;
+    buf_init(&t, 0);
+    size_t start = out->len;
+    int rc = -1;
+    /* The base64 alphabet needs no escapes but "\/" (PHP's json_encode);
+     * a line-wrapped encoding brings "\r\n": skipped. */
+    const char *p = json + 1, *end = json + len - 1;
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '\\')
+            q++;
+        if (q > p && buf_append(&t, p, (size_t)(q - p), err) != 0)
+            goto out;
+        if (q == end)
+            break;
+        if (q + 1 >= end) {
+            err_set(err, SS_EINVAL, "the content ends in a lone backslash");
+            goto out;
+        }
+        if (q[1] == '/') {
+            if (buf_append(&t, "/", 1, err) != 0)
+                goto out;
+        } else if (q[1] != 'n' && q[1] != 'r') {
+            err_set(err, SS_EINVAL, "the content has a \\%c escape at byte %zu: not base64", q[1],
+                    (size_t)(q - json));
+            goto out;
+        }
+        p = q + 2;
+    }
+    if (sign_base64_decode(out, t.data ? t.data : "", t.len, err) != 0) {
+        err_prefix(err, "the content is not base64");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        out->len = start;
+    buf_free(&t);
+    return rc;
+}
+
+int cepa_pdf_decode(const char *json, size_t len, long long size, struct buf *out,
+                    struct ss_err *err)
+{
+    size_t start = out->len;
+    if (pdf_decode(json, len, out, err) != 0)
+        return -1;
+    if (pdf_check_size(out->len - start, size, err) != 0) {
+        out->len = start;
+        return -1;
+    }
+    return 0;
+}
+
+/* A document to have: a completed test's report (kind "result", owner the
+ * token) or an overall group's (kind "group", owner "<e-mail>/<id>"), with
+ * the digest of the record as loaded (results/result_groups.raw_sha256). */
+struct doc_want {
+    char *owner;
+    char *email, *group_id; /* groups: the request's parameters */
+    int group;
+    unsigned char src[SIGN_SHA256_LEN];
+};
+
+struct doc_list {
+    struct doc_want *w;
+    size_t n, cap;
+};
+
+static void docs_clear(struct doc_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->w[i].owner);
+        free(l->w[i].email);
+        free(l->w[i].group_id);
+    }
+    l->n = 0;
+}
+
+static void docs_free(struct doc_list *l)
+{
+    docs_clear(l);
+    free(l->w);
+    l->w = NULL;
+    l->cap = 0;
+}
+
+/* Adds the report of a test (email NULL: owner = token) or of a group. */
+static int docs_add(struct doc_list *l, const char *key, const char *email, const char *raw,
+                    struct ss_err *err)
+{
+    if (!raw)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        struct doc_want *p = realloc(l->w, cap * sizeof *p);
+        if (!p)
+            return err_set(err, SS_ENOMEM, "out of memory");
+        l->w = p;
+        l->cap = cap;
+    }
+    struct doc_want *w = &l->w[l->n];
+    memset(w, 0, sizeof *w);
+    if (sign_sha256(raw, strlen(raw), w->src, err) != 0)
+        return -1;
+    w->group = email != NULL;
+    if (w->group) {
+        size_t n = strlen(email) + strlen(key) + 2;
+        w->owner = malloc(n);
+        if (w->owner)
+            snprintf(w->owner, n, "%s/%s", email, key);
+        w->email = strdup(email);
+        w->group_id = strdup(key);
+    } else {
+        w->owner = strdup(key);
+    }
+    l->n++;
+    if (!w->owner || (w->group && (!w->email || !w->group_id)))
+        return err_set(err, SS_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Adds a copy of w (its owner and kind; enough for cepa_run.refused). */
+static int docs_add_copy(struct doc_list *l, const struct doc_want *w, struct ss_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        struct doc_want *p = realloc(l->w, cap * sizeof *p);
+        if (!p)
+            return err_set(err, SS_ENOMEM, "out of memory");
+        l->w = p;
+        l->cap = cap;
+    }
+    struct doc_want *c = &l->w[l->n];
+    memset(c, 0, sizeof *c);
+    c->group = w->group;
+    memcpy(c->src, w->src, sizeof c->src);
+    if (!(c->owner = strdup(w->owner)))
+        return err_set(err, SS_ENOMEM, "out of memory");
+    l->n++;
+    return 0;
+}
+
+/* The completed tests of b->res[from..] (their raw as it is loaded). */
+static int docs_add_results(struct doc_list *l, const struct ss_batch *b, size_t from,
+                            struct ss_err *err)
+{
+    for (size_t i = from; i < b->n_res; i++) {
+        const struct ss_result *r = &b->res[i];
+        if (r->vendor_key && r->status_label && strcmp(r->status_label, "completed") == 0 &&
+            docs_add(l, r->vendor_key, NULL, r->raw_json, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* One member of GetCandidates' "candidates" object: the e-mail and its value,
  * an array of candidate objects (as the seed's example shows) or one. */
 struct cepa_page {
@@ -383,6 +558,7 @@ struct cepa_page {
     /* the page's candidate keys with a completed test, for overall look-ups */
     char **completed;
     size_t n_completed, cap_completed;
+    struct doc_list *docs; /* completed tests' reports to have (pdfs), or NULL */
 };
 
 static void page_restart(void *arg)
@@ -393,6 +569,8 @@ static void page_restart(void *arg)
     for (size_t i = 0; i < pg->n_completed; i++)
         free(pg->completed[i]);
     pg->n_completed = 0;
+    if (pg->docs)
+        docs_clear(pg->docs);
 }
 
 static void page_free(struct cepa_page *pg)
@@ -440,6 +618,8 @@ static int candidate_value(struct cepa_page *pg, const char *email, json_object 
         if (b->res[i].status_label && strcmp(b->res[i].status_label, "completed") == 0 &&
             note_completed(pg, ckey) != 0)
             return err_set(err, SS_ENOMEM, "out of memory");
+    if (pg->docs && docs_add_results(pg->docs, b, before, err) != 0)
+        return -1;
     return 0;
 }
 
@@ -568,7 +748,7 @@ static int parse_root(const struct cepa_opts *co, json_object *o, const char *as
         return rc;
     }
     if (strcmp(method, "GetCandidates") == 0) {
-        struct cepa_page pg = {co, 0, -1, NULL, 0, 0};
+        struct cepa_page pg = {co, 0, -1, NULL, 0, 0, NULL};
         if (jx_typed(o, "candidates", json_type_object, &x, &f) != 0) {
             json_object *arr = NULL;
             struct jx_fail f2 = {{0}, {0}};
@@ -672,10 +852,12 @@ struct cepa_cfg {
     long overlap;   /* records re-read at each page boundary */
     int query_form; /* url_form=query: ?method=Name */
     const char *method_param;
-    int reports;    /* reports=true */
-    int short_ends; /* end_on_short_page */
-    int full_every; /* days */
-    int overall;    /* overall_results */
+    int reports;            /* reports=true */
+    int short_ends;         /* end_on_short_page */
+    int full_every;         /* days */
+    int overall;            /* overall_results */
+    int pdfs;               /* pdfs: the reports of new or changed completed tests and groups */
+    const char *pdf_member; /* pdf_content_member */
 };
 
 static void read_cfg(const struct cfg_account *a, struct cepa_cfg *c)
@@ -702,6 +884,10 @@ static void read_cfg(const struct cfg_account *a, struct cepa_cfg *c)
     c->short_ends = cfg_opt_bool(a, "end_on_short_page", 0);
     c->full_every = (int)cfg_opt_int(a, "full_every_days", 7);
     c->overall = cfg_opt_bool(a, "overall_results", 1);
+    c->pdfs = cfg_opt_bool(a, "pdfs", 0);
+    c->pdf_member = cfg_opt(a, "pdf_content_member");
+    if (!c->pdf_member || !*c->pdf_member)
+        c->pdf_member = "content";
 }
 
 static int cepa_auth_setup(const struct cfg_account *a, struct http_auth *out, struct ss_err *err)
@@ -815,11 +1001,202 @@ struct cepa_run {
     struct cepa_cfg c;
     long requests; /* per-candidate requests spent (re-checks, overall) */
     long max_requests;
+    /* PDF reports this run: requested, stored, refused (bad size, ...) */
+    long pdf_requests, pdf_stored, pdf_failed;
+    /* reports that failed this run: not asked again when a page is re-read */
+    struct doc_list refused;
 };
 
 static long changed_now(const struct vendor_ctx *ctx)
 {
     return ctx->changed ? ctx->changed(ctx->sink) : -1;
+}
+
+/* Largest PDF kept: the decoded bytes of one document (the base64 text is
+ * capped by jstream's element limit, 16 MiB, and max_response_bytes). */
+#define CEPA_PDF_MAX ((size_t)16 << 20)
+
+/* A PDF response: every root member but the content collected (small), the
+ * content decoded as it arrives: memory is one document. */
+struct pdf_resp {
+    const char *member;
+    json_object *o;
+    struct buf data;
+    int have;
+    struct ss_err derr; /* the content could not be decoded */
+};
+
+static int pdf_elem(void *arg, const char *key, size_t index, const char *json, size_t len,
+                    struct ss_batch *b, struct ss_err *err)
+{
+    struct pdf_resp *pr = arg;
+    if (key && strcmp(key, pr->member) == 0) {
+        pr->have = 1;
+        buf_reset(&pr->data);
+        struct ss_err e = {0};
+        if (pdf_decode(json, len, &pr->data, &e) != 0) {
+            if (e.code == SS_ENOMEM) {
+                *err = e;
+                return -1;
+            }
+            pr->derr = e;
+        }
+        return 0;
+    }
+    struct cepa_root rt = {pr->o};
+    return root_member(&rt, key, index, json, len, b, err);
+}
+
+static void pdf_restart(void *arg)
+{
+    struct pdf_resp *pr = arg;
+    json_object_put(pr->o);
+    pr->o = json_object_new_object();
+    buf_reset(&pr->data);
+    pr->have = 0;
+    memset(&pr->derr, 0, sizeof pr->derr);
+}
+
+/* A member as text ("" when absent or not a scalar). */
+static const char *pdf_str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !v || json_object_is_type(v, json_type_object) ||
+        json_object_is_type(v, json_type_array))
+        return "";
+    return json_object_get_string(v);
+}
+
+/* Fetches one report of w and stores it. Returns -1 only when the stream
+ * must stop (refused key, out of memory, database): a report that fails is
+ * logged with its test or group and counted; the result stays loaded. */
+static int fetch_pdf(struct cepa_run *cr, const struct doc_want *w, struct ss_err *err)
+{
+    struct vendor_ctx *ctx = cr->ctx;
+    const char *kind = w->group ? "group" : "result";
+    int cur = ctx->document_current(ctx->docs, kind, w->owner, w->src, err);
+    if (cur < 0)
+        return -1;
+    if (cur > 0)
+        return 0;
+    const char *method = w->group ? "GetOverallResultByPDF" : "GetSingleResultByPDF";
+    struct buf p, q;
+    buf_init(&p, 0);
+    buf_init(&q, 0);
+    struct pdf_resp pr;
+    memset(&pr, 0, sizeof pr);
+    pr.member = cr->c.pdf_member;
+    pr.o = json_object_new_object();
+    buf_init(&pr.data, CEPA_PDF_MAX);
+    struct ss_batch scratch;
+    batch_init(&scratch);
+    struct ss_err ferr = {0};
+    char path[64], what[200];
+    int rc = -1;
+    if (!pr.o) {
+        err_set(err, SS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (w->group ? (buf_appendf(&p, err, "email=") != 0 || urlenc(&p, w->email, err) != 0 ||
+                    buf_appendf(&p, err, "&overall_id=") != 0 || urlenc(&p, w->group_id, err) != 0)
+                 : (buf_appendf(&p, err, "token=") != 0 || urlenc(&p, w->owner, err) != 0))
+        goto out;
+    if (method_url(&cr->c, method, p.data, path, sizeof path, &q, err) != 0)
+        goto out;
+    snprintf(what, sizeof what, "GET %s %s", method, w->owner);
+    struct fetch_req fr;
+    memset(&fr, 0, sizeof fr);
+    fr.method = "GET";
+    fr.path = path;
+    fr.query = q.data;
+    fr.container = NULL;
+    fr.container_kind = JSTREAM_OBJECT;
+    fr.parse = pdf_elem;
+    fr.restart = pdf_restart;
+    fr.arg = &pr;
+    fr.what = what;
+    struct page_out po = {&scratch, SIZE_MAX, NULL, NULL, NULL};
+    struct page_res res;
+    memset(&res, 0, sizeof res);
+    cr->pdf_requests++;
+    cr->requests++;
+    if (vendor_fetch(ctx, &fr, &po, &res, &ferr) != 0) {
+        if (ferr.code == SS_EAUTH || ferr.code == SS_ENOMEM) {
+            *err = ferr;
+            goto out;
+        }
+    } else if (!pr.have) {
+        /* The seed's scrape lost the member's name: say what came instead. */
+        struct buf names;
+        buf_init(&names, 512);
+        json_object_object_foreach(pr.o, k, v)
+        {
+            (void)v;
+            if (buf_appendf(&names, &ferr, "%s%s", names.len ? ", " : "", k) != 0)
+                break;
+        }
+        err_set(&ferr, SS_EINVAL,
+                "no \"%s\" member%s (the response has %s; set pdf_content_member)", pr.member,
+                scratch.n_quar ? " of at most 16 MiB" : "", names.len ? names.data : "none");
+        buf_free(&names);
+    } else if (pr.derr.code) {
+        ferr = pr.derr;
+    } else {
+        double sz = 0;
+        const char *st = pdf_str(pr.o, "size");
+        if (cepa_score(st, &sz) != 0 || sz < 0 || sz != (double)(long long)sz) {
+            err_set(&ferr, SS_EINVAL, "no usable size field (\"%.32s\") to check the %zu bytes", st,
+                    pr.data.len);
+        } else if (pdf_check_size(pr.data.len, (long long)sz, &ferr) == 0) {
+            struct vendor_document d;
+            memset(&d, 0, sizeof d);
+            d.kind = kind;
+            d.owner_key = w->owner;
+            d.file_name = pdf_str(pr.o, "file")[0] ? pdf_str(pr.o, "file") : NULL;
+            d.mime = pdf_str(pr.o, "mime")[0] ? pdf_str(pr.o, "mime") : NULL;
+            d.content = (const unsigned char *)(pr.data.data ? pr.data.data : "");
+            d.size = pr.data.len;
+            memcpy(d.source_sha256, w->src, sizeof d.source_sha256);
+            if (sign_sha256(d.content, d.size, d.sha256, err) != 0 ||
+                ctx->document(ctx->docs, &d, err) != 0)
+                goto out;
+            cr->pdf_stored++;
+            rc = 0;
+            goto out;
+        }
+    }
+    cr->pdf_failed++;
+    if (docs_add_copy(&cr->refused, w, err) != 0)
+        goto out;
+    slog_error(&ctx->log, "PDF report of %s %s not stored: %s",
+               w->group ? "overall result" : "test", w->owner, ferr.msg);
+    rc = 0;
+out:
+    batch_free(&scratch);
+    json_object_put(pr.o);
+    buf_free(&pr.data);
+    buf_free(&p);
+    buf_free(&q);
+    return rc;
+}
+
+/* The reports of l not stored yet, or rendered from an older record. */
+static int fetch_pdfs(struct cepa_run *cr, const struct doc_list *l, struct ss_err *err)
+{
+    struct vendor_ctx *ctx = cr->ctx;
+    if (!cr->c.pdfs || !ctx->document || !ctx->document_current)
+        return 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (ctx->stop && *ctx->stop)
+            return 0;
+        int refused = 0;
+        for (size_t k = 0; k < cr->refused.n && !refused; k++)
+            refused = strcmp(cr->refused.w[k].owner, l->w[i].owner) == 0 &&
+                      cr->refused.w[k].group == l->w[i].group;
+        if (!refused && fetch_pdf(cr, &l->w[i], err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* GetOverallResultByEmail of one candidate into b: its groups, and the
@@ -862,10 +1239,19 @@ static int load_overall(struct cepa_run *cr, char *const *keys, size_t n, struct
     batch_init(&b);
     b.supplementary = 1;
     int rc = 0;
+    struct doc_list docs = {NULL, 0, 0};
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = fetch_overall(cr, keys[i], &b, err);
+    for (size_t i = 0; cr->c.pdfs && i < b.n_groups && rc == 0; i++)
+        if (b.groups[i].vendor_key && b.groups[i].candidate_key)
+            rc = docs_add(&docs, b.groups[i].vendor_key, b.groups[i].candidate_key,
+                          b.groups[i].raw_json, err);
     if (rc == 0 && (b.n_groups > 0 || b.n_cand > 0 || b.n_quar > 0))
         rc = cr->ctx->emit(cr->ctx->sink, &b, NULL, err);
+    /* After the groups are loaded: a report's source digest is what is stored. */
+    if (rc == 0)
+        rc = fetch_pdfs(cr, &docs, err);
+    docs_free(&docs);
     batch_free(&b);
     return rc;
 }
@@ -883,7 +1269,8 @@ static int read_page(struct cepa_run *cr, long offset, const char *cursor, long 
     struct buf q;
     buf_init(&q, 0);
     struct ss_batch *b = calloc(1, sizeof *b);
-    struct cepa_page pg = {&c->co, 0, -1, NULL, 0, 0};
+    struct doc_list docs = {NULL, 0, 0};
+    struct cepa_page pg = {&c->co, 0, -1, NULL, 0, 0, c->pdfs ? &docs : NULL};
     int rc = -1;
     if (!b) {
         err_set(err, SS_ENOMEM, "out of memory");
@@ -925,9 +1312,14 @@ static int read_page(struct cepa_run *cr, long offset, const char *cursor, long 
      * nothing costs no per-candidate request. */
     if (c->overall && *changed && load_overall(cr, pg.completed, pg.n_completed, err) != 0)
         goto out;
+    /* Reports of the page's completed tests, now loaded: only those not
+     * stored yet or whose test changed cost a request. */
+    if (fetch_pdfs(cr, &docs, err) != 0)
+        goto out;
     rc = 0;
 out:
     page_free(&pg);
+    docs_free(&docs);
     if (b) {
         batch_free(b);
         free(b);
@@ -1037,10 +1429,17 @@ static int recheck(struct cepa_run *cr, struct ss_err *err)
             for (size_t r = 0; r < b.n_res; r++)
                 completed |=
                     b.res[r].status_label && strcmp(b.res[r].status_label, "completed") == 0;
+            struct doc_list docs = {NULL, 0, 0};
             long before = changed_now(ctx);
-            rc = ctx->emit(ctx->sink, &b, NULL, err);
+            if (cr->c.pdfs)
+                rc = docs_add_results(&docs, &b, 0, err);
+            if (rc == 0)
+                rc = ctx->emit(ctx->sink, &b, NULL, err);
             if (rc == 0 && cr->c.overall && completed && changed_now(ctx) != before)
                 rc = load_overall(cr, &cands[i], 1, err);
+            if (rc == 0)
+                rc = fetch_pdfs(cr, &docs, err);
+            docs_free(&docs);
         }
         batch_free(&b);
     }
@@ -1069,16 +1468,25 @@ static int extract_tests(struct vendor_ctx *ctx, const struct cepa_cfg *c, struc
     return rc;
 }
 
+static int cepa_extract_run(struct cepa_run *run, struct vendor_ctx *ctx, struct ss_err *err);
+
 static int cepa_extract(struct vendor_ctx *ctx, struct ss_err *err)
 {
     struct cepa_run cr;
     memset(&cr, 0, sizeof cr);
-    cr.ctx = ctx;
-    read_cfg(ctx->acct, &cr.c);
-    cr.max_requests = ctx->recheck_max > 0 ? ctx->recheck_max : 100;
+    int rc = cepa_extract_run(&cr, ctx, err);
+    docs_free(&cr.refused);
+    return rc;
+}
+
+static int cepa_extract_run(struct cepa_run *run, struct vendor_ctx *ctx, struct ss_err *err)
+{
+    run->ctx = ctx;
+    read_cfg(ctx->acct, &run->c);
+    run->max_requests = ctx->recheck_max > 0 ? ctx->recheck_max : 100;
     if (strcmp(ctx->stream->name, "candidates") != 0)
         return err_set(err, SS_ECONFIG, "cepa has no stream \"%s\"", ctx->stream->name);
-    if (extract_tests(ctx, &cr.c, err) != 0)
+    if (extract_tests(ctx, &run->c, err) != 0)
         return -1;
 
     long now_s = (long)(ctx->now / 1000000);
@@ -1087,7 +1495,7 @@ static int cepa_extract(struct vendor_ctx *ctx, struct ss_err *err)
     const char *cur = ctx->cursor;
     if (!ctx->backfill && cur && strncmp(cur, "done:", 5) == 0) {
         last_full = strtol(cur + 5, NULL, 10);
-        full = cr.c.full_every <= 0 || now_s - last_full >= (long)cr.c.full_every * 86400;
+        full = run->c.full_every <= 0 || now_s - last_full >= (long)run->c.full_every * 86400;
     } else if (!ctx->backfill && cur && strncmp(cur, "full:", 5) == 0) {
         char *end;
         resume = strtol(cur + 5, &end, 10);
@@ -1099,23 +1507,26 @@ static int cepa_extract(struct vendor_ctx *ctx, struct ss_err *err)
     if (full) {
         slog_info(&ctx->log, "reading the whole candidate list from offset %ld (%s)", resume,
                   ctx->cursor ? "a full pass" : "first sync");
-        if (pass(&cr, resume, 1, last_full, &pages, err) != 0)
+        if (pass(run, resume, 1, last_full, &pages, err) != 0)
             return -1;
         if (ctx->stop && *ctx->stop)
             return 0;
     } else {
-        if (pass(&cr, 0, 0, last_full, &pages, err) != 0)
+        if (pass(run, 0, 0, last_full, &pages, err) != 0)
             return -1;
         slog_info(&ctx->log, "caught up after %ld page(s)", pages);
     }
     /* Arrivals during the pass sit above where it started (DESC): read from
      * the top until a page changes nothing. */
     if (!(ctx->stop && *ctx->stop) && (full || pages > 1)) {
-        if (pass(&cr, 0, 0, last_full, &pages, err) != 0)
+        if (pass(run, 0, 0, last_full, &pages, err) != 0)
             return -1;
     }
-    if (!ctx->backfill && !(ctx->stop && *ctx->stop) && recheck(&cr, err) != 0)
+    if (!ctx->backfill && !(ctx->stop && *ctx->stop) && recheck(run, err) != 0)
         return -1;
+    if (run->c.pdfs)
+        slog_info(&ctx->log, "PDF reports: %ld requested, %ld stored, %ld not stored",
+                  run->pdf_requests, run->pdf_stored, run->pdf_failed);
     if (ctx->stop && *ctx->stop)
         return 0;
     char cursor[64];
@@ -1204,6 +1615,13 @@ static const struct cfg_opt_def cepa_opt_defs[] = {
     {"overall_results", CFG_OPT_BOOL, "true", NULL,
      "read GetOverallResultByEmail for candidates with a new or changed completed test (one "
      "request each) into result_groups"},
+    {"pdfs", CFG_OPT_BOOL, "false", NULL,
+     "read the PDF report of each new or changed completed test (GetSingleResultByPDF) and "
+     "overall group (GetOverallResultByPDF) into result_documents: one request each under the "
+     "rate limits; a stored report is fetched again only when its result changed"},
+    {"pdf_content_member", CFG_OPT_STRING, "content", NULL,
+     "member of the PDF responses holding the base64 file (the seed's scrape lost it); a "
+     "response without it is reported with the members it has"},
     {NULL, CFG_OPT_STRING, NULL, NULL, NULL},
 };
 

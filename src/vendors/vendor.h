@@ -42,6 +42,20 @@ struct vendor_stream {
     const char *recheck_column;
 };
 
+/* A decoded document of a result or group (vendor_ctx.document): kind
+ * "result" (owner_key = the result's vendor_key) or "group" (owner_key =
+ * "<candidate vendor_key>/<group vendor_key>"). All borrowed by the call. */
+struct vendor_document {
+    const char *kind;
+    const char *owner_key;
+    const char *file_name; /* may be NULL */
+    const char *mime;      /* may be NULL */
+    const unsigned char *content;
+    size_t size;
+    unsigned char sha256[32];        /* of content */
+    unsigned char source_sha256[32]; /* raw_sha256 of the record it renders */
+};
+
 struct vendor_ctx {
     const struct vendor_ops *vendor;
     const struct vendor_stream *stream;
@@ -83,6 +97,20 @@ struct vendor_ctx {
      * candidate's: malloc'd arrays of *n malloc'd strings (caller frees). */
     int (*stored_keys)(void *sink, const char *const *statuses, int days, long max, char ***keys,
                        char ***cands, size_t *n, struct ss_err *err);
+    /* Documents a vendor renders for a result or group (PDF reports), kept
+     * once per owner in the database behind emit. Like changed() and
+     * stored_keys(), call these only from the thread that calls emit (the
+     * connection is emit's, used between two emits). NULL when not
+     * available; `docs` is their first argument.
+     * document_current: 1 when the stored document of (kind, owner_key) was
+     * rendered from the record whose digest is source_sha256 (no need to
+     * fetch it again), 0 when there is none or an older one, -1 with err.
+     * document: stores d (insert, or update when anything differs; an
+     * identical row is not rewritten). */
+    int (*document_current)(void *docs, const char *kind, const char *owner_key,
+                            const unsigned char source_sha256[32], struct ss_err *err);
+    int (*document)(void *docs, const struct vendor_document *d, struct ss_err *err);
+    void *docs;
 };
 
 /* HTTP statuses a vendor documents, and what they mean for a fetch. */

@@ -296,6 +296,55 @@ static void test_levels(void **state)
     scales_free(sc);
 }
 
+/* The PDF content member: base64 (standard alphabet, "\/" as PHP writes
+ * "/"), decoded and checked against the size field. */
+static void test_pdf_decode(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, 0);
+    struct ss_err err = {0};
+    /* "%PDF-1.4\n" */
+    const char *ok = "\"JVBERi0xLjQK\"";
+    assert_int_equal(cepa_pdf_decode(ok, strlen(ok), 9, &out, &err), 0);
+    assert_int_equal(out.len, 9);
+    assert_memory_equal(out.data, "%PDF-1.4\n", 9);
+    /* bytes ff ef ff: "/+//" in base64, "/" written "\/"; line breaks skipped */
+    buf_reset(&out);
+    const char *esc = "\"\\/+\\r\\n\\/\\/\"";
+    assert_int_equal(cepa_pdf_decode(esc, strlen(esc), 3, &out, &err), 0);
+    assert_int_equal(out.len, 3);
+    assert_memory_equal(out.data, "\xff\xef\xff", 3);
+    /* The size field lies: an error naming both counts, nothing kept. */
+    buf_reset(&out);
+    assert_int_equal(cepa_pdf_decode(ok, strlen(ok), 10, &out, &err), -1);
+    assert_int_equal(err.code, SS_EINVAL);
+    assert_non_null(strstr(err.msg, "9 bytes"));
+    assert_non_null(strstr(err.msg, "10"));
+    assert_int_equal(out.len, 0);
+    assert_int_equal(cepa_pdf_decode(ok, strlen(ok), -1, &out, &err), -1);
+    /* Not base64, not a string, a stray escape, a truncated string. */
+    const char *bad[] = {"\"JVBER*0xLjQK\"",       "12345",         "null",
+                         "\"JVBE\\u0052i0xLjQK\"", "\"JVBERi0xLjQ", "\"JVBERi0xLjQK\\\"",
+                         "\"JVBERi0xLjQ\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(cepa_pdf_decode(bad[i], strlen(bad[i]), 9, &out, &err), -1);
+        assert_int_equal(err.code, SS_EINVAL);
+        assert_int_equal(out.len, 0);
+    }
+    /* Empty content, size 0. */
+    assert_int_equal(cepa_pdf_decode("\"\"", 2, 0, &out, &err), 0);
+    assert_int_equal(out.len, 0);
+    /* The buffer's cap applies: a document larger than it is refused. */
+    struct buf small;
+    buf_init(&small, 4);
+    assert_int_equal(cepa_pdf_decode(ok, strlen(ok), 9, &small, &err), -1);
+    assert_int_equal(small.len, 0);
+    buf_free(&small);
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_get_tests),
         cmocka_unit_test(test_forms),
         cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_pdf_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
