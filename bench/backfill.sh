@@ -3,7 +3,8 @@
 # yardstick measured in the same run on the same server:
 #   1. psql \copy of N result-shaped rows (with a jsonb column) into a bare table
 #   2. scoresync backfill of the sandbox's N score reports (HTTP + parse + normalise + load)
-#   3. the same backfill again (every row unchanged)
+#   3. the same backfill again (every row unchanged; prints how many result rows it
+#      rewrote, which must be 0)
 # Prints rows/s for each, the ratios, and scoresync's peak RSS (flat memory).
 #   bench/backfill.sh [REPORTS]     default 200000
 set -euo pipefail
@@ -64,10 +65,14 @@ loaded=$(curl -s "$url/_sandbox/emmersion/expected?account=demo" | grep -o '"com
 first=$(run)
 rss1=$(cat "$T/rss")
 psql "$DATABASE_URL" -qc "DELETE FROM checkpoints"
+# Row versions before the re-sync: an unchanged row must not be rewritten.
+psql "$DATABASE_URL" -qc "CREATE TABLE bench_xmin AS SELECT id, xmin::text AS x FROM results"
 second=$(run)
 rss2=$(cat "$T/rss")
+rewritten=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results r JOIN bench_xmin b USING (id)
+  WHERE r.xmin::text <> b.x")
 rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
 echo "reports served: $n (completed: $loaded); result rows loaded: $rows"
 echo "psql \\copy yardstick:         $copy_rate rows/s"
 echo "scoresync backfill (new):      $first rows/s  = $(awk -v a="$first" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss1} KiB"
-echo "scoresync backfill (unchanged): $second rows/s = $(awk -v a="$second" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss2} KiB"
+echo "scoresync backfill (unchanged): $second rows/s = $(awk -v a="$second" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss2} KiB; rows rewritten: ${rewritten}"

@@ -40,18 +40,20 @@
  * server names the rows whose raw it needs (RAW_NEED_SQL) and only those go
  * to ss_stage_raw. An unchanged re-sync then moves ~10% of the bytes. A row
  * with no ss_stage_raw entry has the stored digest, hence the stored raw
- * (load_batch holds the account's lock in between). */
+ * (load_batch holds the account's lock in between). The staged raw is jsonb,
+ * parsed once by its COPY: a changed row used to be parsed twice, for the
+ * comparison and again for the UPDATE. */
 #define RES_RAW_DDL   ", raw_sha256 bytea"
 #define RES_RAW_NAMES ", raw_sha256"
 #define RES_RAW_JOIN                                                                               \
     "LEFT JOIN LATERAL (SELECT raw FROM ss_stage_raw sr WHERE sr.seq = st.seq LIMIT 1) sr ON "     \
     "true "
 #define RES_RAW_CHANGED                                                                            \
-    " OR (o.raw_sha256 IS DISTINCT FROM st.raw_sha256 AND o.raw IS DISTINCT FROM sr.raw::jsonb)"
-#define RES_RAW_VALUES ", st.raw_sha256, sr.raw::jsonb"
+    " OR (o.raw_sha256 IS DISTINCT FROM st.raw_sha256 AND o.raw IS DISTINCT FROM sr.raw)"
+#define RES_RAW_VALUES ", st.raw_sha256, sr.raw"
 #define RES_RAW_SET                                                                                \
     ", raw_sha256 = CASE WHEN sr.raw IS NULL THEN t.raw_sha256 ELSE st.raw_sha256 END, "           \
-    "raw = COALESCE(sr.raw::jsonb, t.raw)"
+    "raw = COALESCE(sr.raw, t.raw)"
 
 /* What `renormalize` does with a result column: leaves it (0), rewrites it
  * when the values differ (RN_COMPARED: norm_result() decides it; skill too,
@@ -169,6 +171,8 @@ _Static_assert(sizeof res_cols / sizeof res_cols[0] == RF_COUNT, "one entry per 
 
 struct loader {
     struct db *db;
+    /* SHA-256 fetched once: EVP_sha256() made every digest look it up. */
+    EVP_MD *sha256;
     struct buf copy; /* reused for every COPY payload */
     char *stage_ddl;
     char *copy_cand, *upsert_cand;
@@ -225,12 +229,20 @@ static int build_stage_ddl(struct buf *b, struct ss_err *err)
                     ") ON COMMIT DELETE ROWS; "
                     /* Probed by seq once per staged result (RES_RAW_JOIN). */
                     "CREATE TEMP TABLE IF NOT EXISTS ss_stage_raw (seq int PRIMARY KEY, "
-                    "raw text NOT NULL) ON COMMIT DELETE ROWS; "
+                    "raw jsonb NOT NULL) ON COMMIT DELETE ROWS; "
                     "CREATE TEMP TABLE IF NOT EXISTS ss_stage_sub (res_seq int NOT NULL, "
                     "name text NOT NULL, value numeric, max numeric) ON COMMIT DELETE ROWS; "
                     "CREATE TEMP TABLE IF NOT EXISTS ss_stage_quar (seq int NOT NULL, "
                     "record_key text NOT NULL, field text, reason text NOT NULL, raw text) "
                     "ON COMMIT DELETE ROWS; "
+                    /* Raw JSON is staged for one statement: kept inline and
+                     * uncompressed. By default records over ~2 KB were
+                     * pglz-compressed on the way into the temporary table,
+                     * half the cost of their COPY. */
+                    "ALTER TABLE ss_stage_raw ALTER raw SET STORAGE MAIN, "
+                    "SET (toast_tuple_target = 8160); "
+                    "ALTER TABLE ss_stage_cand ALTER raw SET STORAGE MAIN, "
+                    "SET (toast_tuple_target = 8160); "
                     /* Results this batch inserted or changed: only their
                      * sub-scores, assessments and quarantine rows need work. */
                     "CREATE TEMP TABLE IF NOT EXISTS ss_changed (id bigint NOT NULL, "
@@ -435,6 +447,7 @@ void loader_free(struct loader *l)
     if (!l)
         return;
     buf_free(&l->copy);
+    EVP_MD_free(l->sha256);
     batch_free(&l->vq);
     buf_free(&l->renorm);
     free(l->renorm_ddl);
@@ -456,6 +469,7 @@ struct loader *loader_new(struct db *db, struct ss_err *err)
         return NULL;
     }
     l->db = db;
+    l->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: cw_sha falls back */
     buf_init(&l->copy, LOAD_COPY_LIMIT);
     batch_init(&l->vq);
     l->stage_ddl = build_sql(build_stage_ddl, err);
@@ -553,7 +567,8 @@ struct cw {
     struct buf *b;
     struct ss_err *err;
     int failed;
-    int first; /* no tab before the first field of a row */
+    int first;        /* no tab before the first field of a row */
+    const EVP_MD *md; /* SHA-256 fetched once (loader_new); NULL: EVP_sha256() */
 };
 
 static void cw_raw(struct cw *w, const char *s, size_t n)
@@ -736,7 +751,7 @@ static void cw_sha(struct cw *w, const char *json)
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (EVP_Digest(json, strlen(json), md, &mdlen, EVP_sha256(), NULL) != 1) {
+    if (EVP_Digest(json, strlen(json), md, &mdlen, w->md ? w->md : EVP_sha256(), NULL) != 1) {
         err_set(w->err, SS_EINVAL, "SHA-256 failed");
         w->failed = 1;
         return;
@@ -1080,7 +1095,7 @@ static int copy_buf(struct loader *l, const char *sql, const char *table, struct
 static int stage_candidates(struct loader *l, const struct ss_batch *b, const unsigned char *skip,
                             struct ss_err *err)
 {
-    struct cw w = {&l->copy, err, 0, 1};
+    struct cw w = {&l->copy, err, 0, 1, l->sha256};
     buf_reset(&l->copy);
     for (size_t i = 0; i < b->n_cand && !w.failed; i++)
         if (!skip[i])
@@ -1095,7 +1110,7 @@ static int stage_candidates(struct loader *l, const struct ss_batch *b, const un
 static int stage_results(struct loader *l, const struct ss_batch *b, const char *stream,
                          const char *scales_version, const unsigned char *skip, struct ss_err *err)
 {
-    struct cw w = {&l->copy, err, 0, 1};
+    struct cw w = {&l->copy, err, 0, 1, l->sha256};
     buf_reset(&l->copy);
     for (size_t i = 0; i < b->n_res && !w.failed; i++)
         if (!skip[i])
@@ -1113,7 +1128,7 @@ static int stage_raw(struct loader *l, const struct ss_batch *b, const char *acc
     PGresult *res = NULL;
     if (db_exec(l->db, raw_need_sql, 1, params, PGRES_TUPLES_OK, &res, err) != 0)
         return err_prefix(err, "results");
-    struct cw w = {&l->copy, err, 0, 1};
+    struct cw w = {&l->copy, err, 0, 1, NULL};
     buf_reset(&l->copy);
     int n = PQntuples(res);
     for (int i = 0; i < n && !w.failed; i++) {
@@ -1139,7 +1154,7 @@ static int stage_raw(struct loader *l, const struct ss_batch *b, const char *acc
 static int stage_subscores(struct loader *l, const struct ss_batch *b, const unsigned char *skip,
                            struct ss_err *err)
 {
-    struct cw w = {&l->copy, err, 0, 1};
+    struct cw w = {&l->copy, err, 0, 1, NULL};
     buf_reset(&l->copy);
     size_t n_sub = 0;
     for (size_t i = 0; i < b->n_res && !w.failed; i++) {
@@ -1165,7 +1180,7 @@ static void quar_key(const char *k, int strict, char *out, size_t n);
 /* The parsers' quarantine rows, then the loader's own (l->vq). */
 static int stage_quarantine(struct loader *l, const struct ss_batch *b, struct ss_err *err)
 {
-    struct cw w = {&l->copy, err, 0, 1};
+    struct cw w = {&l->copy, err, 0, 1, NULL};
     buf_reset(&l->copy);
     for (size_t i = 0; i < b->n_quar + l->vq.n_quar && !w.failed; i++) {
         const struct ss_quarantine *q = i < b->n_quar ? &b->quar[i] : &l->vq.quar[i - b->n_quar];
@@ -1695,11 +1710,16 @@ static int validate_batch(struct loader *l, const struct ss_batch *b, unsigned c
     }
     free(ki);
 
+    /* Checked once: scanning the candidates for every result was
+     * quadratic in the batch size. */
+    int any_refused = 0;
+    for (size_t i = 0; i < b->n_cand && !any_refused; i++)
+        any_refused = cs[i] == ST_QUAR;
     for (size_t i = 0; i < b->n_res; i++) {
         const struct ss_result *r = &b->res[i];
         rs[i] = ST_LOAD;
         int bad = res_problem(r, &field, why, sizeof why);
-        if (!bad && cand_refused(b, cs, r->candidate_key)) {
+        if (!bad && any_refused && cand_refused(b, cs, r->candidate_key)) {
             bad = 1;
             field = "candidate_key";
             snprintf(why, sizeof why, "its candidate was quarantined in the same batch");
@@ -2213,7 +2233,7 @@ int load_renorm_add(struct loader *l, const char *id, const char *xmin, const st
                     const char *scales_version, struct ss_err *err)
 {
     size_t before = l->renorm.len;
-    struct cw w = {&l->renorm, err, 0, 1};
+    struct cw w = {&l->renorm, err, 0, 1, NULL};
     cw_text(&w, id);
     cw_text(&w, xmin);
     for (int f = 0; f < RF_COUNT; f++)
