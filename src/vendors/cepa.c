@@ -858,6 +858,7 @@ struct cepa_cfg {
     int overall;            /* overall_results */
     int pdfs;               /* pdfs: the reports of new or changed completed tests and groups */
     const char *pdf_member; /* pdf_content_member */
+    long pdf_max;           /* pdf_max_requests: PDF requests one run may spend */
 };
 
 static void read_cfg(const struct cfg_account *a, struct cepa_cfg *c)
@@ -885,6 +886,7 @@ static void read_cfg(const struct cfg_account *a, struct cepa_cfg *c)
     c->full_every = (int)cfg_opt_int(a, "full_every_days", 7);
     c->overall = cfg_opt_bool(a, "overall_results", 1);
     c->pdfs = cfg_opt_bool(a, "pdfs", 0);
+    c->pdf_max = cfg_opt_int(a, "pdf_max_requests", 500);
     c->pdf_member = cfg_opt(a, "pdf_content_member");
     if (!c->pdf_member || !*c->pdf_member)
         c->pdf_member = "content";
@@ -1002,7 +1004,7 @@ struct cepa_run {
     long requests; /* per-candidate requests spent (re-checks, overall) */
     long max_requests;
     /* PDF reports this run: requested, stored, refused (bad size, ...) */
-    long pdf_requests, pdf_stored, pdf_failed;
+    long pdf_requests, pdf_stored, pdf_failed, pdf_deferred;
     /* reports that failed this run: not asked again when a page is re-read */
     struct doc_list refused;
 };
@@ -1189,6 +1191,12 @@ static int fetch_pdfs(struct cepa_run *cr, const struct doc_list *l, struct ss_e
     for (size_t i = 0; i < l->n; i++) {
         if (ctx->stop && *ctx->stop)
             return 0;
+        /* A report over the run's budget waits: a later run that reads its
+         * page finds it missing and asks then. */
+        if (cr->pdf_requests >= cr->c.pdf_max) {
+            cr->pdf_deferred++;
+            continue;
+        }
         int refused = 0;
         for (size_t k = 0; k < cr->refused.n && !refused; k++)
             refused = strcmp(cr->refused.w[k].owner, l->w[i].owner) == 0 &&
@@ -1525,8 +1533,11 @@ static int cepa_extract_run(struct cepa_run *run, struct vendor_ctx *ctx, struct
     if (!ctx->backfill && !(ctx->stop && *ctx->stop) && recheck(run, err) != 0)
         return -1;
     if (run->c.pdfs)
-        slog_info(&ctx->log, "PDF reports: %ld requested, %ld stored, %ld not stored",
-                  run->pdf_requests, run->pdf_stored, run->pdf_failed);
+        slog_info(&ctx->log,
+                  "PDF reports: %ld requested, %ld stored, %ld not stored, %ld left for a "
+                  "later run (pdf_max_requests %ld)",
+                  run->pdf_requests, run->pdf_stored, run->pdf_failed, run->pdf_deferred,
+                  run->c.pdf_max);
     if (ctx->stop && *ctx->stop)
         return 0;
     char cursor[64];
@@ -1619,6 +1630,10 @@ static const struct cfg_opt_def cepa_opt_defs[] = {
      "read the PDF report of each new or changed completed test (GetSingleResultByPDF) and "
      "overall group (GetOverallResultByPDF) into result_documents: one request each under the "
      "rate limits; a stored report is fetched again only when its result changed"},
+    {"pdf_max_requests", CFG_OPT_INT, "500", NULL,
+     "at most this many PDF requests a run (the rest wait for a later run that reads their "
+     "page, at the latest the next full pass): a first sync with pdfs on would otherwise spend "
+     "one request per completed test, under 1,000 requests an hour"},
     {"pdf_content_member", CFG_OPT_STRING, "content", NULL,
      "member of the PDF responses holding the base64 file (the seed's scrape lost it); a "
      "response without it is reported with the members it has"},

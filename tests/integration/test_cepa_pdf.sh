@@ -135,3 +135,15 @@ ss sync 2>"$T/run5.log" || { cat "$T/run5.log"; fail "sync without pdfs"; }
 [ "$(stat_of single)" = "$s1" ] && [ "$(stat_of overall)" = "$o1" ] || fail "PDFs requested with pdfs off"
 grep -q "PDF reports" "$T/run5.log" && fail "PDF summary logged with pdfs off"
 pass "pdfs off (the default): no PDF request"
+
+# 5. The budget: at most pdf_max_requests PDF requests a run; the rest wait.
+write_config "pdfs: true"
+printf '        pdf_max_requests: 3\n' >>"$T/config.yaml"
+q "DELETE FROM result_documents" >/dev/null
+s1=$(stat_of single) o1=$(stat_of overall)
+ss sync 2>"$T/run6.log" || { cat "$T/run6.log"; fail "sync with a PDF budget"; }
+spent=$(( $(stat_of single) + $(stat_of overall) - s1 - o1 ))
+[ "$spent" = 3 ] || fail "$spent PDF requests with pdf_max_requests 3"
+grep -Eq "PDF reports: 3 requested, [0-9]+ stored, [0-9]+ not stored, [1-9][0-9]* left for a later run" \
+  "$T/run6.log" || fail "the budget is not reported: $(grep 'PDF reports' "$T/run6.log")"
+pass "pdf_max_requests: 3 requests spent, the rest left for a later run"
