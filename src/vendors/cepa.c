@@ -631,21 +631,12 @@ static int parse_candidate_elem(void *arg, const char *key, size_t index, const 
     pg->candidates++;
     json_object *v = NULL;
     struct ss_err perr = {0};
-    char loc[300];
     if (!key || !*key) {
-        fetch_raw_locator("candidates", json, len, loc, sizeof loc);
-        char *raw = strndup(json, len);
-        int rc =
-            batch_add_quarantine(b, loc, "candidates", "a candidate without an e-mail", raw, err);
-        free(raw);
-        return rc;
+        return fetch_quarantine_raw(b, "candidates", json, len, "candidates",
+                                    "a candidate without an e-mail", err);
     }
-    if (jx_parse(json, len, &v, &perr) != 0) {
-        char *raw = strndup(json, len);
-        int rc = batch_add_quarantine(b, key, NULL, perr.msg, raw, err);
-        free(raw);
-        return rc;
-    }
+    if (jx_parse(json, len, &v, &perr) != 0)
+        return fetch_quarantine_text(b, key, json, len, NULL, perr.msg, err);
     int rc = 0;
     if (json_object_is_type(v, json_type_array)) {
         size_t n = json_object_array_length(v);

@@ -458,9 +458,7 @@ static int parse_ct_elem(void *arg, const char *key, size_t index, const char *j
         batch_drop_last_result(b);
         batch_drop_last_candidate(b);
         if (rkey) {
-            char *raw = strndup(json, len);
-            rc = batch_add_quarantine(b, rkey, f.field[0] ? f.field : NULL, f.reason, raw, err);
-            free(raw);
+            rc = fetch_quarantine_text(b, rkey, json, len, f.field, f.reason, err);
         } else {
             rc = fetch_quarantine_raw(b, "ct", json, len, f.field, f.reason, err);
         }

@@ -573,6 +573,31 @@ static int tl_member(void *arg, const char *key, const char *json, size_t len, s
     return 0;
 }
 
+/* Opens one record of a list whose records are keyed by "id": *o and id are
+ * set and 0 returned when it is usable. A record that is not JSON, not an
+ * object or has no id is quarantined (1 returned, *o NULL); -1 when even
+ * that failed. */
+static int open_listed(const char *list, const char *what, size_t index, const char *json,
+                       size_t len, struct ss_batch *b, json_object **o, char id[TL_ID_MAX],
+                       struct ss_err *err)
+{
+    struct ss_err perr = {0};
+    *o = NULL;
+    if (jx_parse(json, len, o, &perr) != 0)
+        return fetch_quarantine_raw(b, list, json, len, NULL, perr.msg, err) != 0 ? -1 : 1;
+    struct jx_fail f = {{0}, {0}};
+    if (json_object_is_type(*o, json_type_object) && id_text(*o, "id", 1, id, &f) == 0)
+        return 0;
+    char loc[200], why[64];
+    snprintf(loc, sizeof loc, "%s[%zu]", list, index);
+    snprintf(why, sizeof why, "expected a %s object", what);
+    int rc = fetch_quarantine_text(b, loc, json, len, f.field[0] ? f.field : NULL,
+                                   f.reason[0] ? f.reason : why, err);
+    json_object_put(*o);
+    *o = NULL;
+    return rc != 0 ? -1 : 1;
+}
+
 /* One test of GET tests. */
 static int parse_test_elem(void *arg, const char *key, size_t index, const char *json, size_t len,
                            struct ss_batch *b, struct ss_err *err)
@@ -580,22 +605,12 @@ static int parse_test_elem(void *arg, const char *key, size_t index, const char 
     struct tl_page *pg = arg;
     (void)key;
     pg->records++;
-    json_object *o = NULL;
-    struct ss_err perr = {0};
-    char loc[200];
-    if (jx_parse(json, len, &o, &perr) != 0) {
-        fetch_raw_locator("tests", json, len, loc, sizeof loc);
-        return fetch_quarantine_text(b, loc, json, len, NULL, perr.msg, err);
-    }
-    struct jx_fail f = {{0}, {0}};
+    json_object *o;
     char id[TL_ID_MAX];
+    int opened = open_listed("tests", "test", index, json, len, b, &o, id, err);
+    if (opened != 0)
+        return opened < 0 ? -1 : 0;
     int rc = 0;
-    if (!json_object_is_type(o, json_type_object) || id_text(o, "id", 1, id, &f) != 0) {
-        snprintf(loc, sizeof loc, "tests[%zu]", index);
-        rc = fetch_quarantine_text(b, loc, json, len, f.field[0] ? f.field : NULL,
-                                   f.reason[0] ? f.reason : "expected a test object", err);
-        goto out;
-    }
     struct ss_assessment *a = batch_add_assessment(b);
     if (!a) {
         rc = err_set(err, SS_ENOMEM, "out of memory");
@@ -639,22 +654,12 @@ static int parse_list_elem(void *arg, const char *key, size_t index, const char 
     struct tl_page *pg = arg;
     (void)key;
     pg->records++;
-    json_object *o = NULL;
-    struct ss_err perr = {0};
-    char loc[200];
-    if (jx_parse(json, len, &o, &perr) != 0) {
-        fetch_raw_locator("sessions", json, len, loc, sizeof loc);
-        return fetch_quarantine_text(b, loc, json, len, NULL, perr.msg, err);
-    }
-    struct jx_fail f = {{0}, {0}};
+    json_object *o;
     char id[TL_ID_MAX];
+    int opened = open_listed("sessions", "session", index, json, len, b, &o, id, err);
+    if (opened != 0)
+        return opened < 0 ? -1 : 0;
     int rc = 0;
-    if (!json_object_is_type(o, json_type_object) || id_text(o, "id", 1, id, &f) != 0) {
-        snprintf(loc, sizeof loc, "sessions[%zu]", index);
-        rc = fetch_quarantine_text(b, loc, json, len, f.field[0] ? f.field : NULL,
-                                   f.reason[0] ? f.reason : "expected a session object", err);
-        goto out;
-    }
     struct tl_run *run = pg->run;
     if (run->n_act == run->cap_act) {
         size_t cap = run->cap_act ? run->cap_act * 2 : 64;
@@ -735,8 +740,7 @@ static int parse_show_elem(void *arg, const char *key, size_t index, const char 
     struct ss_err perr = {0};
     char loc[200];
     if (jx_parse(json, len, &s, &perr) != 0) {
-        fetch_raw_locator("sessions", json, len, loc, sizeof loc);
-        return fetch_quarantine_text(b, loc, json, len, NULL, perr.msg, err);
+        return fetch_quarantine_raw(b, "sessions", json, len, NULL, perr.msg, err);
     }
     struct jx_fail f = {{0}, {0}};
     char id[TL_ID_MAX];
