@@ -16,6 +16,8 @@
 #include <libpq-fe.h>
 
 #include "load/db.h"
+#include "load/load.h"
+#include "load/migrate.h"
 
 /* Not every test program uses every helper. */
 #define DBT_HELPER __attribute__((unused)) static
@@ -191,4 +193,24 @@ DBT_HELPER void dbt_exec(struct db *db, const char *sql)
         fail_msg("%s: %s", sql, err.msg);
     }
     PQclear(r);
+}
+
+/* Applies sql/ to the test database and returns a loader with the account
+ * vendor/account created (*acct its id); fails the test on any error. The
+ * caller frees the loader with loader_free(). */
+DBT_HELPER struct loader *dbt_migrated_loader(struct db *db, const char *vendor,
+                                              const char *account, int64_t *acct)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/sql", dbt_source_dir());
+    struct ss_err err = {0};
+    int applied = 0;
+    if (migrate_run(db, dir, &applied, &err) != 0)
+        fail_msg("migrate: %s", err.msg);
+    struct loader *l = loader_new(db, &err);
+    if (!l)
+        fail_msg("loader_new: %s", err.msg);
+    if (load_account(l, vendor, account, acct, &err) != 0)
+        fail_msg("load_account: %s", err.msg);
+    return l;
 }

@@ -25,17 +25,7 @@ static int ct_setup(void **state)
     struct ct *x = calloc(1, sizeof *x);
     assert_non_null(x);
     x->t = t;
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s/sql", dbt_source_dir());
-    struct ss_err err = {0};
-    int applied = 0;
-    if (migrate_run(t->db, dir, &applied, &err) != 0)
-        fail_msg("migrate: %s", err.msg);
-    x->l = loader_new(t->db, &err);
-    if (!x->l)
-        fail_msg("loader_new: %s", err.msg);
-    if (load_account(x->l, "cepa", "acme", &x->acct, &err) != 0)
-        fail_msg("load_account: %s", err.msg);
+    x->l = dbt_migrated_loader(t->db, "cepa", "acme", &x->acct);
     *state = x;
     return 0;
 }

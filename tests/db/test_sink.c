@@ -32,20 +32,12 @@ static int st_setup(void **state)
     struct st *x = calloc(1, sizeof *x);
     assert_non_null(x);
     x->t = t;
+    x->l = dbt_migrated_loader(t->db, "emmersion", "acme", &x->acct);
     char path[600];
-    snprintf(path, sizeof path, "%s/sql", dbt_source_dir());
-    struct ss_err err = {0};
-    int applied = 0;
-    if (migrate_run(t->db, path, &applied, &err) != 0)
-        fail_msg("migrate: %s", err.msg);
     snprintf(path, sizeof path, "%s/config/scales.yaml", dbt_source_dir());
+    struct ss_err err = {0};
     if (scales_load(path, &x->sc, &err) != 0)
         fail_msg("scales_load: %s", err.msg);
-    x->l = loader_new(t->db, &err);
-    if (!x->l)
-        fail_msg("loader_new: %s", err.msg);
-    if (load_account(x->l, "emmersion", "acme", &x->acct, &err) != 0)
-        fail_msg("load_account: %s", err.msg);
     *state = x;
     return 0;
 }

@@ -72,37 +72,4 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifndef SS_FUZZ
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        char *buf = NULL;
-        size_t len = 0, cap = 0, got;
-        char chunk[65536];
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-            if (len + got > cap) {
-                cap = (len + got) * 2;
-                char *nb = realloc(buf, cap);
-                if (!nb) {
-                    free(buf);
-                    fclose(f);
-                    return 1;
-                }
-                buf = nb;
-            }
-            memcpy(buf + len, chunk, got);
-            len += got;
-        }
-        fclose(f);
-        LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
-        free(buf);
-    }
-    printf("replayed %d inputs\n", argc - 1);
-    return 0;
-}
-#endif
+#include "fuzz_replay.h"

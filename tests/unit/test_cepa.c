@@ -14,30 +14,7 @@
 #include "normalize/norm.h"
 #include "vendors/cepa.h"
 
-static const char *source_dir(void)
-{
-    const char *d = getenv("SS_SOURCE_DIR");
-    return d && *d ? d : SS_SOURCE_DIR;
-}
-
-static char *slurp(const char *rel, size_t *len)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", source_dir(), rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
+#include "fixture_testlib.h"
 
 static void parse_file(const char *rel, const char *cand, struct ss_batch *b, long *records)
 {

@@ -23,25 +23,9 @@
 #include "sandbox/sb_vendor.h"
 #include "vendors/testello.h"
 
-extern const struct sb_vendor sb_testello_vendor;
+#include "fixture_testlib.h"
 
-static char *slurp(const char *rel, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", SS_SOURCE_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
+extern const struct sb_vendor sb_testello_vendor;
 
 /* A config with one testello account; extra lines go under the account. */
 static struct config *load_cfg(const char *extra)
