@@ -9,6 +9,7 @@
 
 struct db {
     PGconn *conn;
+    char *conninfo; /* kept for db_clone(); may hold a password: never logged */
 };
 
 /* Server NOTICEs ("relation already exists, skipping") are debug noise. */
@@ -81,8 +82,18 @@ int db_connect(const char *conninfo, struct db **out, struct ss_err *err)
         return -1;
     }
     PQsetNoticeProcessor(db->conn, db_notice, NULL);
+    db->conninfo = strdup(conninfo);
+    if (!db->conninfo) {
+        db_close(db);
+        return err_set(err, SS_ENOMEM, "out of memory");
+    }
     *out = db;
     return 0;
+}
+
+int db_clone(struct db *db, struct db **out, struct ss_err *err)
+{
+    return db_connect(db->conninfo, out, err);
 }
 
 void db_close(struct db *db)
@@ -90,6 +101,7 @@ void db_close(struct db *db)
     if (!db)
         return;
     PQfinish(db->conn);
+    free(db->conninfo);
     free(db);
 }
 

@@ -17,6 +17,9 @@ struct db;
  * echoed in errors. */
 int db_connect(const char *conninfo, struct db **out, struct ss_err *err) SS_MUSTCHECK;
 void db_close(struct db *db);
+/* A second connection to the same database (a worker thread's own, or one
+ * beside a connection that is inside a transaction). -> db_close(). */
+int db_clone(struct db *db, struct db **out, struct ss_err *err) SS_MUSTCHECK;
 PGconn *db_conn(struct db *db);
 
 /* Runs sql with text parameters (NULL entries are SQL NULL). expect is
