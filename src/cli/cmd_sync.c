@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -33,7 +34,7 @@ static void usage(FILE *f, int backfill)
     if (backfill)
         fprintf(f,
                 "Usage: scoresync [--config FILE] backfill --vendor V --since DATE [--until DATE]\n"
-                "                 [--account A] [--stream S]\n"
+                "                 [--account A] [--stream S] [--jobs N] [--dry-run]\n"
                 "\n"
                 "Loads every result in [since, until] (by the date the vendor's stream filters\n"
                 "on: completion, start or assignment), whatever\n"
@@ -47,9 +48,13 @@ static void usage(FILE *f, int backfill)
                 "  --stream S     only this stream (default: the account's enabled streams)\n"
                 "  --metrics-file PATH  write Prometheus metrics there at the end (atomically;\n"
                 "                 default: the config's metrics_file)\n"
+                "  --jobs N       back-fill up to N accounts at once (default 1)\n"
+                "  --dry-run      extract and normalise, report what would be inserted, updated\n"
+                "                 and quarantined; write nothing but the run record\n"
                 "  -h, --help     show this help\n");
     else
         fprintf(f, "Usage: scoresync [--config FILE] sync [--vendor V] [--account A] [--stream S]\n"
+                   "                 [--jobs N] [--dry-run]\n"
                    "\n"
                    "Incremental sync: for each configured account and enabled stream, reads what\n"
                    "changed since the stored checkpoint (minus overlap_minutes) and upserts it.\n"
@@ -61,6 +66,10 @@ static void usage(FILE *f, int backfill)
                    "  --stream S    only this stream (the vendor's, listed below)\n"
                    "  --metrics-file PATH  write Prometheus metrics there at the end (atomically;\n"
                    "                default: the config's metrics_file)\n"
+                   "  --jobs N      sync up to N accounts at once (default 1; each account has\n"
+                   "                its own vendor budget)\n"
+                   "  --dry-run     extract and normalise, report what would be inserted, updated\n"
+                   "                and quarantined; write nothing but the run record\n"
                    "  -h, --help    show this help\n"
                    "\n"
                    "An account that fails (refused key, vendor down) does not stop the others.\n"
@@ -76,6 +85,7 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
         {"vendor", required_argument, NULL, 'V'}, {"account", required_argument, NULL, 'a'},
         {"stream", required_argument, NULL, 's'}, {"since", required_argument, NULL, 'S'},
         {"until", required_argument, NULL, 'U'},  {"metrics-file", required_argument, NULL, 'M'},
+        {"dry-run", no_argument, NULL, 'n'},      {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     struct sync_request rq;
     memset(&rq, 0, sizeof rq);
@@ -100,6 +110,19 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
         case 'M':
             metrics_file = optarg;
             break;
+        case 'n':
+            rq.dry_run = 1;
+            break;
+        case 'j': {
+            char *end;
+            long j = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || j < 1 || j > 64) {
+                log_error("--jobs: expected a number from 1 to 64, got \"%s\"", optarg);
+                return EXIT_USAGE;
+            }
+            rq.jobs = (int)j;
+            break;
+        }
         case 'S':
         case 'U':
             if (!backfill && c == 'S') {

@@ -19,6 +19,8 @@ struct sync_request {
     const char *stream;   /* NULL = every enabled stream */
     int backfill;         /* read [since, until] and keep its own progress checkpoint */
     int64_t since, until; /* TS_NULL = open */
+    int dry_run;          /* extract and normalise, load nothing (see sink.h) */
+    int jobs;             /* accounts synced at once; <= 1 = one after another */
     volatile sig_atomic_t *stop;
 };
 
