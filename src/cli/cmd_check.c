@@ -10,8 +10,9 @@
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../http/http.h"
-#include "../http/ratelimit.h"
+#include "../load/load.h"
 #include "../load/migrate.h"
+#include "../pipeline/account.h"
 #include "../vendors/vendor.h"
 #include "common.h"
 
@@ -38,7 +39,7 @@ static void usage(FILE *f)
 }
 
 /* One account: 0 ok or unverified, -1 refused or failed. */
-static int check_account(const struct vendor_ops *v, const struct cfg_account *a)
+static int check_account(struct loader *ld, const struct vendor_ops *v, const struct cfg_account *a)
 {
     struct ss_err err = {0};
     char who[160];
@@ -52,31 +53,18 @@ static int check_account(const struct vendor_ops *v, const struct cfg_account *a
                who, v->name, a->api_key_source ? a->api_key_source : "?");
         return 0;
     }
-    struct rl_window w[CFG_MAX_WINDOWS];
-    for (int i = 0; i < a->n_rate; i++) {
-        w[i].limit = (uint32_t)a->rate[i].requests;
-        w[i].period_us = (int64_t)(a->rate[i].per_seconds * 1e6);
-    }
-    struct rate_limiter *rl = rl_new(w, (size_t)a->n_rate, (int64_t)a->rate_margin_ms * 1000);
-    struct http_opts o;
-    memset(&o, 0, sizeof o);
-    o.connect_timeout_ms = (long)a->connect_timeout_s * 1000;
-    o.timeout_ms = (long)a->timeout_s * 1000;
-    o.max_body = (size_t)a->max_response_bytes;
     /* A verdict, not a sync: a couple of tries at most. */
-    o.retry.max_attempts = a->max_attempts < 2 ? a->max_attempts : 2;
-    o.retry.base_us = (int64_t)a->backoff_base_ms * 1000;
-    o.retry.max_us = (int64_t)a->backoff_max_ms * 1000;
-    o.log_prefix = who;
-    struct http_client *http = rl ? http_new(&o, rl, clock_system(), &err) : NULL;
-    struct http_auth auth;
-    memset(&auth, 0, sizeof auth);
+    struct cfg_account capped = *a; /* shallow: only the retry budget differs */
+    if (capped.max_attempts > 2)
+        capped.max_attempts = 2;
+    /* Through the request ledger when the database is there: the check's
+     * request counts against the account like any run's. */
+    struct account_io io;
+    memset(&io, 0, sizeof io);
+    int64_t account_id = 0;
     int rc = -1;
-    if (!rl) {
-        printf("%s: failed: invalid rate_limits\n", who);
-        goto out;
-    }
-    if (!http || vendor_auth(v, a, &auth, &err) != 0) {
+    if ((ld && load_account(ld, v->name, a->name, &account_id, &err) != 0) ||
+        account_io_open(&io, ld ? loader_db(ld) : NULL, v, &capped, account_id, &err) != 0) {
         printf("%s: failed: %s\n", who, err.msg);
         goto out;
     }
@@ -84,8 +72,8 @@ static int check_account(const struct vendor_ops *v, const struct cfg_account *a
     memset(&ctx, 0, sizeof ctx);
     ctx.vendor = v;
     ctx.acct = a;
-    ctx.http = http;
-    ctx.auth = &auth;
+    ctx.http = io.http;
+    ctx.auth = &io.auth;
     ctx.log = (struct log_ctx){v->name, a->name, NULL};
     ctx.now = clock_wall_us();
     int64_t t0 = clock_wall_us();
@@ -99,8 +87,7 @@ static int check_account(const struct vendor_ops *v, const struct cfg_account *a
         printf("%s: failed: %s\n", who, err.msg);
     }
 out:
-    http_free(http);
-    rl_free(rl);
+    account_io_close(&io);
     return rc;
 }
 
@@ -148,7 +135,9 @@ int cmd_check(int argc, char **argv, const struct cli_globals *g)
     } else {
         printf("database: ok, migrations up to date\n");
     }
-    db_close(db);
+    struct loader *ld = NULL;
+    if (!db_bad && !(ld = loader_new(db, &err)))
+        log_warn("%s; the checks' requests are not counted in the request ledger", err.msg);
 
     if (http_global_init(&err) != 0) {
         log_error("%s", err.msg);
@@ -163,7 +152,7 @@ int cmd_check(int argc, char **argv, const struct cli_globals *g)
             if (account && strcmp(account, cv->accounts[j].name) != 0)
                 continue;
             matched++;
-            if (check_account(vendor_find(cv->name), &cv->accounts[j]) != 0)
+            if (check_account(ld, vendor_find(cv->name), &cv->accounts[j]) != 0)
                 bad++;
         }
     }
@@ -178,6 +167,8 @@ int cmd_check(int argc, char **argv, const struct cli_globals *g)
         rc = EXIT_UNHEALTHY;
     }
 out:
+    loader_free(ld);
+    db_close(db);
     cfg_free(cfg);
     return rc;
 }

@@ -577,6 +577,39 @@ fail:
     return -1;
 }
 
+/* Waits until the limiter and then the admission hook let an attempt go;
+ * *now is the time it may be sent. The clock may wake early, so recheck. */
+static int admit_wait(struct http_client *c, const char *method, const char *url, int64_t *now,
+                      struct ss_err *err)
+{
+    int64_t t = c->clock->now_us(c->clock->ctx);
+    for (;;) {
+        int64_t d;
+        while ((d = rl_delay(c->rl, t)) > 0) {
+            c->clock->sleep_us(c->clock->ctx, d);
+            int64_t later = c->clock->now_us(c->clock->ctx);
+            c->stats.waited_us += later - t;
+            t = later;
+        }
+        if (!c->opts.admit)
+            break;
+        struct ss_err aerr = {0};
+        d = c->opts.admit(c->opts.admit_arg, &aerr);
+        if (d < 0)
+            return http_fail(c, err, aerr.code ? aerr.code : SS_EHTTP, "%s %s: not sent: %s",
+                             method, url, aerr.msg[0] ? aerr.msg : "refused by the admission hook");
+        int64_t before = t;
+        t = c->clock->now_us(c->clock->ctx);
+        if (d == 0)
+            break;
+        sleep_until(c, t + d);
+        t = c->clock->now_us(c->clock->ctx);
+        c->stats.waited_us += t - before;
+    }
+    *now = t;
+    return 0;
+}
+
 int http_do(struct http_client *c, const struct http_request *req, struct http_response *resp,
             struct ss_err *err)
 {
@@ -596,15 +629,9 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
         goto out;
 
     for (int attempt = 1;; attempt++) {
-        /* Wait for the limiter; the clock may wake early, so recheck. */
-        int64_t now = c->clock->now_us(c->clock->ctx);
-        int64_t d;
-        while ((d = rl_delay(c->rl, now)) > 0) {
-            c->clock->sleep_us(c->clock->ctx, d);
-            int64_t later = c->clock->now_us(c->clock->ctx);
-            c->stats.waited_us += later - now;
-            now = later;
-        }
+        int64_t now = 0;
+        if (admit_wait(c, method, req->url, &now, err) != 0)
+            goto out;
         rl_record(c->rl, now);
 
         /* Headers are rebuilt per attempt: the credential in them changes. */
@@ -720,6 +747,8 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
                   (double)delay / 1e6);
         c->stats.retries++;
         now = c->clock->now_us(c->clock->ctx);
+        if (status == 429 && c->opts.refused)
+            c->opts.refused(c->opts.admit_arg, delay); /* and the account's other processes */
         if (status == 429 && c->rl) {
             /* The server's word binds every request on this account, not just this one. */
             rl_block_until(c->rl, now + delay);

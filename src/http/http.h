@@ -1,5 +1,6 @@
 /* http: the libcurl client every vendor uses. One call = one logical request:
- * it waits on the rate limiter before every attempt, retries per retry.h,
+ * it waits on the rate limiter (and the optional admission hook) before every
+ * attempt, retries per retry.h,
  * caps the body size, verifies TLS, and never writes the Authorization
  * header or any registered secret to logs or error messages.
  *
@@ -23,6 +24,16 @@ struct http_opts {
     struct retry_policy retry;
     const char *user_agent; /* default "scoresync/VERSION" */
     const char *log_prefix; /* "vendor/account", for log lines */
+    /* Optional admission beyond the local limiter (the account's budget shared
+     * with other processes, load/ledger.h). Called before every attempt, after
+     * the limiter allows it: 0 = send now, > 0 = wait that many us (on the
+     * client's clock) and ask again, < 0 = fail the request unsent with the
+     * reason in err. The limiter records the attempt only once admitted. */
+    int64_t (*admit)(void *arg, struct ss_err *err);
+    /* Optional: the server answered 429, and this client waits block_us before
+     * its next attempt; tells the shared budget so other processes wait too. */
+    void (*refused)(void *arg, int64_t block_us);
+    void *admit_arg; /* for both; borrowed, must outlive the client */
 };
 
 struct http_stats {

@@ -1,6 +1,8 @@
-/* runs: sync_runs rows, request counts, the account lock and the results a
+/* runs: sync_runs rows, request counts, the stream lock and the results a
  * sync re-reads. All SQL of a run's bookkeeping lives here. */
 #include "runs.h"
+
+#include "../core/timeparse.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,10 +10,14 @@
 #include <string.h>
 
 #include "../core/buf.h"
+#include "../core/timeparse.h"
 
-/* First key of the per-account session lock; the second is the account id.
- * One more than load.c's per-batch lock class, so the two never collide. */
-#define ACCOUNT_LOCK_CLASS "1397971279"
+/* First key of the per-stream session lock ("SSST"); the second is a hash of
+ * (account, stream, mode). Neither load.c's per-batch class ("SSYN") nor the
+ * retired per-account class ("SSYO"), so they never collide; two streams whose
+ * hashes collide only wait for each other. */
+#define STREAM_LOCK_CLASS "1397969748"
+#define STREAM_LOCK_KEY   "hashtext($1::text || '/' || $2::text || '/' || $3::text)"
 
 static void fmt_i64(char *out, size_t n, int64_t v)
 {
@@ -84,74 +90,45 @@ int load_run_requests(struct loader *l, int64_t run_id, long requests, struct ss
     return 0;
 }
 
-int load_recent_requests(struct loader *l, int64_t account_id, double horizon_s,
-                         struct load_recent **out, size_t *n, struct ss_err *err)
-{
-    *out = NULL;
-    *n = 0;
-    char id[24], secs[32];
-    fmt_i64(id, sizeof id, account_id);
-    snprintf(secs, sizeof secs, "%.3f", horizon_s);
-    const char *params[] = {id, secs};
-    PGresult *res = NULL;
-    if (db_exec(loader_db(l),
-                "SELECT requests, (extract(epoch FROM clock_timestamp() - t) * 1e6)::bigint "
-                "FROM (SELECT requests, coalesce(last_request_at, finished_at) AS t "
-                "FROM sync_runs WHERE account_id = $1::bigint AND requests > 0) r "
-                "WHERE t > clock_timestamp() - make_interval(secs => $2::float8) "
-                "ORDER BY t",
-                2, params, PGRES_TUPLES_OK, &res, err) != 0)
-        return err_prefix(err, "reading recent request counts");
-    int rows = PQntuples(res);
-    int rc = 0;
-    if (rows > 0) {
-        *out = malloc((size_t)rows * sizeof **out);
-        if (!*out) {
-            rc = err_set(err, SS_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (int i = 0; i < rows; i++) {
-            (*out)[i].requests = strtol(PQgetvalue(res, i, 0), NULL, 10);
-            (*out)[i].age_us = parse_i64(PQgetvalue(res, i, 1));
-        }
-        *n = (size_t)rows;
-    }
-out:
-    PQclear(res);
-    return rc;
-}
-
 /* A run starting while another ends (or while a killed one's connection
  * closes) waits a little rather than failing at once. */
-int load_account_lock(struct loader *l, int64_t account_id, struct ss_err *err)
+int load_stream_lock(struct loader *l, int64_t account_id, const char *stream, const char *mode,
+                     struct ss_err *err)
 {
     struct db *db = loader_db(l);
     char id[24];
     fmt_i64(id, sizeof id, account_id);
-    const char *params[] = {id};
-    if (db_exec(db, "SELECT set_config('lock_timeout', '" LOAD_ACCOUNT_LOCK_WAIT "', false)", 0,
+    const char *params[] = {id, stream, mode};
+    if (db_exec(db, "SELECT set_config('lock_timeout', '" LOAD_STREAM_LOCK_WAIT "', false)", 0,
                 NULL, PGRES_TUPLES_OK, NULL, err) != 0)
         return -1;
-    int rc = db_exec(db, "SELECT pg_advisory_lock(" ACCOUNT_LOCK_CLASS ", $1::int)", 1, params,
-                     PGRES_TUPLES_OK, NULL, err);
+    int rc = db_exec(db, "SELECT pg_advisory_lock(" STREAM_LOCK_CLASS ", " STREAM_LOCK_KEY ")", 3,
+                     params, PGRES_TUPLES_OK, NULL, err);
+    /* 55P03 lock_not_available: the wait ran out; anything else is the database's. */
+    int busy = rc != 0 && strstr(err->msg, "[55P03]") != NULL;
     struct ss_err e2 = {0};
     if (db_exec(db, "SELECT set_config('lock_timeout', '0', false)", 0, NULL, PGRES_TUPLES_OK, NULL,
                 &e2) != 0 &&
         rc == 0)
         *err = e2, rc = -1;
+    if (busy)
+        return err_set(err, SS_EIO,
+                       "another scoresync %s of stream %s is running for this account "
+                       "(waited " LOAD_STREAM_LOCK_WAIT ")",
+                       mode, stream);
     if (rc != 0)
-        return err_set(
-            err, SS_EIO,
-            "another scoresync run is syncing this account (waited " LOAD_ACCOUNT_LOCK_WAIT ")");
+        return err_prefix(err, "locking stream %s for %s", stream, mode);
     return 0;
 }
 
-int load_account_unlock(struct loader *l, int64_t account_id, struct ss_err *err)
+int load_stream_unlock(struct loader *l, int64_t account_id, const char *stream, const char *mode,
+                       struct ss_err *err)
 {
     char id[24];
     fmt_i64(id, sizeof id, account_id);
-    const char *params[] = {id};
-    return db_exec(loader_db(l), "SELECT pg_advisory_unlock(" ACCOUNT_LOCK_CLASS ", $1::int)", 1,
+    const char *params[] = {id, stream, mode};
+    return db_exec(loader_db(l),
+                   "SELECT pg_advisory_unlock(" STREAM_LOCK_CLASS ", " STREAM_LOCK_KEY ")", 3,
                    params, PGRES_TUPLES_OK, NULL, err);
 }
 
@@ -286,4 +263,19 @@ int load_unfinished_past(struct db *db, const char *vendor, const char *account,
     snprintf(oldest, oldest_len, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;
+}
+
+void load_checkpoint_key(const char *stream, int backfill, int64_t since, int64_t until, char *out,
+                         size_t n)
+{
+    if (!backfill) {
+        snprintf(out, n, "%s", stream);
+        return;
+    }
+    char a[40] = "open", b[40] = "open";
+    if (since != TS_NULL)
+        ts_format(since, a, sizeof a);
+    if (until != TS_NULL)
+        ts_format(until, b, sizeof b);
+    snprintf(out, n, "%s" LOAD_BACKFILL_TAG "%s..%s", stream, a, b);
 }

@@ -1,10 +1,13 @@
 /* runs: a run's bookkeeping in the database, beside the loader. The
  * sync_runs audit rows themselves are load_run_begin()/load_run_finish()
  * (load.h); here is what a sync needs around them:
- *   - the requests a run has sent so far, recorded as it goes, so the next
- *     run (even after a kill) knows how much of the vendor's budget is spent;
- *   - the per-account session lock: one scoresync syncs an account at a time;
- *   - the stored results a sync re-reads because they may still change.
+ *   - the requests a run has sent so far, recorded as it goes (status, the
+ *     metrics read them; the account's request budget shared
+ *     between processes is the request ledger, ledger.h);
+ *   - the per-stream session lock: one scoresync syncs (or backfills) a
+ *     stream of an account at a time;
+ *   - the stored results a sync re-reads because they may still change;
+ *   - checkpoint keys (a backfill keeps its own per range).
  * Every query goes through the loader's connection (loader_db()).
  *
  * Ownership: arrays returned through out-parameters are malloc'd for the
@@ -17,27 +20,31 @@
 #include "../core/err.h"
 #include "load.h"
 
+/* A stream's checkpoint key: the stream's name for a sync; a backfill keeps
+ * its own progress per range, "<stream>" LOAD_BACKFILL_TAG "<since>..<until>"
+ * (ts_format times, "open" for TS_NULL), so a killed backfill resumes and
+ * never moves the nightly sync's checkpoint. */
+#define LOAD_BACKFILL_TAG "#backfill:"
+void load_checkpoint_key(const char *stream, int backfill, int64_t since, int64_t until, char *out,
+                         size_t n);
+
 /* Sets the run's request count and last_request_at = now(). */
 int load_run_requests(struct loader *l, int64_t run_id, long requests,
                       struct ss_err *err) SS_MUSTCHECK;
 
-/* Requests that earlier runs of the account sent within horizon_s seconds
- * (by their last request time), oldest first: what the vendor still counts
- * against the account. age_us is measured by the server's clock. */
-struct load_recent {
-    long requests;
-    int64_t age_us;
-};
-int load_recent_requests(struct loader *l, int64_t account_id, double horizon_s,
-                         struct load_recent **out, size_t *n, struct ss_err *err) SS_MUSTCHECK;
-
-/* How long load_account_lock() waits for another run to let go. */
-#define LOAD_ACCOUNT_LOCK_WAIT "20s"
-/* Takes the account's session lock (released by load_account_unlock, or when
- * the connection closes: a crash frees it). Fails after waiting
- * LOAD_ACCOUNT_LOCK_WAIT when another run holds it. */
-int load_account_lock(struct loader *l, int64_t account_id, struct ss_err *err) SS_MUSTCHECK;
-int load_account_unlock(struct loader *l, int64_t account_id, struct ss_err *err);
+/* How long load_stream_lock() waits for another run to let go. */
+#define LOAD_STREAM_LOCK_WAIT "20s"
+/* Takes the session lock of (account, stream, mode), mode being "sync" or
+ * "backfill": a backfill and a sync of one account run side by side (their
+ * requests share the account's budget through the ledger, their rows meet in
+ * the loader's per-batch lock), while two syncs, or two backfills, of one
+ * stream exclude each other. Released by load_stream_unlock, or when the
+ * connection closes (a crash frees it). Fails after waiting
+ * LOAD_STREAM_LOCK_WAIT when another run holds it. */
+int load_stream_lock(struct loader *l, int64_t account_id, const char *stream, const char *mode,
+                     struct ss_err *err) SS_MUSTCHECK;
+int load_stream_unlock(struct loader *l, int64_t account_id, const char *stream, const char *mode,
+                       struct ss_err *err);
 
 /* Times (us, ascending) in `column` of the stream's stored results whose
  * canonical status is one of `statuses` (NULL-terminated) and whose time is

@@ -992,26 +992,60 @@ static void test_run_bookkeeping(void **state)
                      -1);
     assert_non_null(strstr(err.msg, "cannot re-read"));
 
-    int64_t run = 0;
-    assert_int_equal(load_run_begin(x->l, x->acct, "scores", "sync", "{}", &run, &err), 0);
-    struct load_recent *r = NULL;
-    assert_int_equal(load_recent_requests(x->l, x->acct, 60, &r, &n, &err), 0);
-    assert_int_equal(n, 0);
-    assert_int_equal(load_run_requests(x->l, run, 7, &err), 0);
-    assert_int_equal(load_recent_requests(x->l, x->acct, 60, &r, &n, &err), 0);
-    assert_int_equal(n, 1);
-    assert_int_equal(r[0].requests, 7);
-    assert_true(r[0].age_us >= 0 && r[0].age_us < 60 * 1000000LL);
-    free(r);
-    assert_int_equal(load_recent_requests(x->l, x->acct + 1, 60, &r, &n, &err), 0);
-    assert_int_equal(n, 0);
-
-    assert_int_equal(load_account_lock(x->l, x->acct, &err), 0);
-    assert_sql_eq(x->t->db, "1",
-                  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted");
-    assert_int_equal(load_account_unlock(x->l, x->acct, &err), 0);
-    assert_sql_eq(x->t->db, "0", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
     batch_free(&b);
+}
+
+/* Advisory locks held in this database. */
+#define HELD_LOCKS                                                                                 \
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "        \
+    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+
+/* The stream lock is per (account, stream, mode): a backfill and a sync of one
+ * stream, or two streams, hold theirs at once; the same triple from another
+ * session is refused (tried without waiting, from the keys pg_locks shows). */
+static void test_stream_lock(void **state)
+{
+    struct lt *x = *state;
+    struct ss_err err = {0};
+    struct db *db2 = NULL;
+    assert_int_equal(db_clone(x->t->db, &db2, &err), 0);
+    struct loader *l2 = loader_new(db2, &err);
+    assert_non_null(l2);
+
+    assert_int_equal(load_stream_lock(x->l, x->acct, "scores", "sync", &err), 0);
+    assert_int_equal(dbt_long(x->t->db, HELD_LOCKS), 1);
+    /* The key the sync holds, taken from pg_locks, tried from another session. */
+    char *held = dbt_val(x->t->db,
+                         "SELECT classid || ',' || objid FROM pg_locks WHERE locktype = 'advisory' "
+                         "AND granted AND database = (SELECT oid FROM pg_database WHERE datname = "
+                         "current_database())",
+                         0, NULL);
+    const char *key[] = {held};
+    char *got = dbt_val(db2,
+                        "SELECT pg_try_advisory_lock(split_part($1, ',', 1)::bigint::bit(32)::int, "
+                        "split_part($1, ',', 2)::bigint::bit(32)::int)",
+                        1, key);
+    assert_string_equal(got, "f");
+    free(got);
+    free(held);
+
+    /* Side by side: the backfill of the same stream, another stream's sync. */
+    assert_int_equal(load_stream_lock(l2, x->acct, "scores", "backfill", &err), 0);
+    assert_int_equal(load_stream_lock(l2, x->acct, "assignments", "sync", &err), 0);
+    assert_int_equal(load_stream_lock(l2, x->acct + 1, "scores", "sync", &err), 0);
+    assert_int_equal(dbt_long(x->t->db, HELD_LOCKS), 4);
+
+    /* The lock wait is session state only while locking: back to none. */
+    assert_sql_eq(x->t->db, "0", "SHOW lock_timeout");
+    assert_int_equal(load_stream_unlock(x->l, x->acct, "scores", "sync", &err), 0);
+    assert_int_equal(load_stream_unlock(l2, x->acct, "scores", "backfill", &err), 0);
+    assert_int_equal(dbt_long(x->t->db, HELD_LOCKS), 2);
+    loader_free(l2);
+    db_close(db2); /* a closed session lets go of its locks (its backend exits soon after) */
+    long left = 2;
+    for (int i = 0; i < 200 && (left = dbt_long(x->t->db, HELD_LOCKS)) > 0; i++)
+        usleep(10000);
+    assert_int_equal(left, 0);
 }
 
 int main(void)
@@ -1019,6 +1053,7 @@ int main(void)
     log_set_level(LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_insert_and_values, lt_setup, lt_teardown),
+        cmocka_unit_test_setup_teardown(test_stream_lock, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_reload_unchanged_not_rewritten, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_changed_score_updates_one_row, lt_setup, lt_teardown),
         cmocka_unit_test_setup_teardown(test_supplementary_never_overwrites, lt_setup, lt_teardown),

@@ -50,6 +50,11 @@ pass "one verdict per account; refused key exit 6 without the key"
 
 ss check --vendor emmersion --account demo >"$T/c2" || fail "check of the good account exited $?"
 grep -q "^emmersion/demo: ok" "$T/c2" && [ "$(grep -c '^[a-z]*/[a-z]*: ' "$T/c2")" = 1 ] || fail "filter: $(cat "$T/c2")"
+# Its request was granted by the request ledger, like a run's: the next run counts it.
+led=$(q "SELECT count(*) FROM request_ledger l JOIN vendor_accounts a ON a.id = l.account_id
+         WHERE a.vendor = 'emmersion' AND a.account = 'demo'")
+[ "$led" -ge 2 ] || fail "check's requests are not in the request ledger ($led)"
+pass "check's requests go through the request ledger ($led for emmersion/demo)"
 set +e
 ss check --account nobody >/dev/null 2>&1; rc=$?
 env -u SANDBOX_STRANGER_KEY "$SS_BIN" --config "$CFG" check >/dev/null 2>"$T/c3.err"; rc3=$?

@@ -1125,6 +1125,120 @@ static void test_stream_data_abort(void **state)
     fixture_free(f);
 }
 
+/* An admission hook that answers from a script (0 send, > 0 wait, < 0 fail)
+ * and remembers what the client told it about 429s. */
+struct gate {
+    int64_t answers[8];
+    int n, calls;
+    int64_t refused_us[4];
+    int refusals;
+    struct fake_clock *fc;
+    int64_t asked_at[8]; /* the fake clock at each call */
+};
+
+static int64_t gate_admit(void *arg, struct ss_err *err)
+{
+    struct gate *g = arg;
+    int i = g->calls++;
+    if (i < 8)
+        g->asked_at[i] = g->fc->now;
+    int64_t a = i < g->n ? g->answers[i] : 0;
+    if (a < 0)
+        err_set(err, SS_EDB, "the ledger is down");
+    return a;
+}
+
+static void gate_refused(void *arg, int64_t block_us)
+{
+    struct gate *g = arg;
+    if (g->refusals < 4)
+        g->refused_us[g->refusals] = block_us;
+    g->refusals++;
+}
+
+/* The fixture's client again, with the gate as its admission hooks. */
+static void with_gate(struct fixture *f, struct gate *g)
+{
+    g->fc = &f->fc;
+    struct http_opts o = {
+        .connect_timeout_ms = 2000,
+        .timeout_ms = 5000,
+        .max_body = 1 << 20,
+        .retry = {.max_attempts = 3, .base_us = 200000, .max_us = 30 * SEC},
+        .log_prefix = "test/acct",
+        .admit = gate_admit,
+        .refused = gate_refused,
+        .admit_arg = g,
+    };
+    http_free(f->c);
+    f->c = http_new(&o, f->rl, &f->clk, &f->err);
+    assert_non_null(f->c);
+}
+
+/* The hook's waits are taken on the client's clock and it is asked again
+ * until it says send; the limiter records the attempt once, when it goes. */
+static void test_admit_waits_then_sends(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_NORMAL, 200, NULL, 0, "ok"}};
+    script(s, 1);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct gate g = {.answers = {250000, 100000, 0}, .n = 3};
+    with_gate(f, &g);
+    int64_t t0 = f->fc.now;
+    assert_int_equal(get(f), 0);
+    assert_int_equal(f->resp.status, 200);
+    assert_int_equal(g.calls, 3);
+    assert_true(g.asked_at[1] - g.asked_at[0] == 250000);
+    assert_true(g.asked_at[2] - g.asked_at[1] == 100000);
+    assert_int_equal(served(), 1);
+    assert_true(f->fc.slept_total == 350000);
+    assert_true(http_stats(f->c)->waited_us == 350000);
+    assert_int_equal(rl_count_recent(f->rl, f->fc.now, SEC), 1);
+    assert_int_equal(rl_count_recent(f->rl, t0 + 349999, 349999), 0);
+    assert_int_equal(g.refusals, 0);
+    fixture_free(f);
+}
+
+/* A hook that fails stops the request before anything is sent. */
+static void test_admit_refuses(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_NORMAL, 200, NULL, 0, "never"}};
+    script(s, 1);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct gate g = {.answers = {-1}, .n = 1};
+    with_gate(f, &g);
+    assert_int_equal(get(f), -1);
+    assert_int_equal(f->err.code, SS_EDB);
+    assert_non_null(strstr(f->err.msg, "not sent: the ledger is down"));
+    assert_non_null(strstr(f->err.msg, f->url));
+    assert_int_equal(served(), 0);
+    assert_int_equal(http_stats(f->c)->requests, 0);
+    assert_int_equal(rl_count_recent(f->rl, f->fc.now, SEC), 0);
+    fixture_free(f);
+}
+
+/* A 429 is told to the hook (the account's other processes wait too), and
+ * every attempt, the retry included, is admitted by it. */
+static void test_429_told_to_refused(void **state)
+{
+    (void)state;
+    const struct step s[] = {{STEP_NORMAL, 429, "7", 0, "slow down"},
+                             {STEP_NORMAL, 200, NULL, 0, "done"}};
+    script(s, 2);
+    struct fixture *f = fixture_new(3, 1 << 20, 1);
+    struct gate g = {.n = 0};
+    with_gate(f, &g);
+    assert_int_equal(get(f), 0);
+    assert_int_equal(f->resp.status, 200);
+    assert_int_equal(g.refusals, 1);
+    assert_true(g.refused_us[0] == 7 * SEC);
+    assert_int_equal(g.calls, 2);
+    assert_true(g.asked_at[1] - g.asked_at[0] >= 7 * SEC);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1149,6 +1263,9 @@ int main(void)
         cmocka_unit_test(test_stream_too_big),
         cmocka_unit_test(test_stream_error_body_not_to_sink),
         cmocka_unit_test(test_stream_data_abort),
+        cmocka_unit_test(test_admit_waits_then_sends),
+        cmocka_unit_test(test_admit_refuses),
+        cmocka_unit_test(test_429_told_to_refused),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
