@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "redact.h"
@@ -18,6 +20,13 @@ static int log_json;
 static int log_last_shown = 1;
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
+
+/* The status line (log_status): its text, already escaped and redacted,
+ * whether it is on the screen, and whether stderr is a terminal (-1: not
+ * asked yet). */
+static char status_text[1024];
+static int status_shown;
+static int status_tty = -1;
 
 void log_set_level(enum log_level lvl)
 {
@@ -93,6 +102,32 @@ static void ctx_prefix(const struct log_ctx *c, char *out, size_t cap)
 }
 
 /* Caller holds log_mu. */
+static int status_on(void)
+{
+    if (status_tty < 0)
+        status_tty = isatty(STDERR_FILENO);
+    return status_tty == 1 && !log_json && log_level <= LOG_INFO;
+}
+
+/* Caller holds log_mu. Cut to the terminal's width (at a UTF-8 boundary):
+ * a line that wraps could not be redrawn in place. Bytes >= columns, so
+ * the cut line never wraps. */
+static void status_draw(void)
+{
+    size_t n = strlen(status_text);
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && n >= ws.ws_col) {
+        n = (size_t)ws.ws_col - 1;
+        while (n > 0 && ((unsigned char)status_text[n] & 0xc0) == 0x80)
+            n--;
+    }
+    fputc('\r', stderr);
+    fwrite(status_text, 1, n, stderr);
+    fputs("\033[K", stderr);
+    fflush(stderr);
+}
+
+/* Caller holds log_mu. */
 static void log_emit(const char *level, const struct log_ctx *c, const char *fmt, va_list ap)
 {
     char msg[4096];
@@ -118,6 +153,8 @@ static void log_emit(const char *level, const struct log_ctx *c, const char *fmt
         json_escape(stderr, msg);
         fputs("\"}\n", stderr);
     } else {
+        if (status_shown)
+            fputs("\r\033[K", stderr); /* the line goes where the status was */
         fprintf(stderr, "scoresync: %s: ", level);
         if (c && (c->vendor || c->account || c->stream)) {
             char pre[512];
@@ -127,6 +164,8 @@ static void log_emit(const char *level, const struct log_ctx *c, const char *fmt
         }
         text_escape(stderr, msg);
         fputc('\n', stderr);
+        if (status_shown)
+            status_draw();
     }
     fflush(stderr);
 }
@@ -183,4 +222,51 @@ void log_hint(const char *fmt, ...)
     va_start(ap, fmt);
     log_vfollow("hint", fmt, ap);
     va_end(ap);
+}
+
+int log_status_enabled(void)
+{
+    pthread_mutex_lock(&log_mu);
+    int on = status_on();
+    pthread_mutex_unlock(&log_mu);
+    return on;
+}
+
+void log_status(const char *line)
+{
+    pthread_mutex_lock(&log_mu);
+    if (status_on()) {
+        char msg[sizeof status_text];
+        snprintf(msg, sizeof msg, "%s", line);
+        redact_apply(msg, sizeof msg);
+        /* Escaped as text_escape() does: a control character cannot move
+         * the cursor. */
+        size_t o = 0;
+        for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                if (o + 5 >= sizeof status_text)
+                    break;
+                o += (size_t)snprintf(status_text + o, sizeof status_text - o, "\\x%02x", *p);
+            } else {
+                if (o + 1 >= sizeof status_text)
+                    break;
+                status_text[o++] = (char)*p;
+            }
+        }
+        status_text[o] = '\0';
+        status_shown = 1;
+        status_draw();
+    }
+    pthread_mutex_unlock(&log_mu);
+}
+
+void log_status_end(void)
+{
+    pthread_mutex_lock(&log_mu);
+    if (status_shown) {
+        fputc('\n', stderr);
+        fflush(stderr);
+        status_shown = 0;
+    }
+    pthread_mutex_unlock(&log_mu);
 }

@@ -40,4 +40,17 @@ void log_ctx_msg(const struct log_ctx *c, enum log_level lvl, const char *fmt, .
 #define slog_warn(c, ...)  log_ctx_msg(c, LOG_WARN, __VA_ARGS__)
 #define slog_error(c, ...) log_ctx_msg(c, LOG_ERROR, __VA_ARGS__)
 
+/* A live status line (a backfill's progress). Only when stderr is a
+ * terminal, the format is text and the level shows info lines: log_status()
+ * draws `line` in place ('\r', cleared to the end of the line, cut to the
+ * terminal's width), every ordinary line logged meanwhile is printed above
+ * it (the status line is cleared, the line printed, the status redrawn),
+ * and log_status_end() leaves the last one standing with a newline.
+ * Anywhere else both do nothing, and the caller logs ordinary lines
+ * instead: log_status_enabled() says which. One status line per process:
+ * the last call's. `line` is redacted and escaped like a log line. */
+int log_status_enabled(void);
+void log_status(const char *line);
+void log_status_end(void);
+
 #endif

@@ -184,6 +184,11 @@ struct loader {
     struct buf renorm;
     long renorm_rows;
     char *renorm_ddl, *copy_renorm, *update_renorm;
+    /* Dry runs (load_dry_loader): a loader's companion, for dry_account,
+     * and in the companion, dry = 1 (it owns its connection). */
+    struct loader *dry_ld;
+    int64_t dry_account;
+    int dry;
 };
 
 /* ---- SQL built once from the column tables (constants, never data) ---- */
@@ -442,10 +447,15 @@ static char *build_copy_sql(const char *table, const char *lead, const struct co
     return buf_steal(&b);
 }
 
+static void dry_end(struct loader *l);
+
 void loader_free(struct loader *l)
 {
     if (!l)
         return;
+    dry_end(l);
+    if (l->dry)
+        db_close(l->db); /* closing rolls the dry run's transaction back */
     buf_free(&l->copy);
     EVP_MD_free(l->sha256);
     batch_free(&l->vq);
@@ -2008,6 +2018,26 @@ out:
     return rc;
 }
 
+/* What a commit empties (the ON COMMIT DELETE ROWS staging tables), emptied
+ * by hand between a dry run's batches: every temporary table of the
+ * connection, which is the dry loader's own, so a staging table added later
+ * is emptied too. Names come from the catalogue, never from data. */
+static const char *const dry_empty_sql =
+    "DO $$DECLARE t text; BEGIN "
+    "SELECT string_agg(c.oid::regclass::text, ', ') INTO t FROM pg_class c "
+    "WHERE c.relnamespace = pg_my_temp_schema() AND c.relkind = 'r'; "
+    "IF t IS NOT NULL THEN EXECUTE 'TRUNCATE ' || t; END IF; END$$";
+
+/* Lets go of the account's load lock a dry run's batch took. */
+static void dry_unlock(struct loader *l, const char *acct)
+{
+    const char *params[] = {acct};
+    struct ss_err e = {0};
+    if (db_exec(l->db, "SELECT pg_advisory_unlock(" LOAD_LOCK_CLASS ", $1::int)", 1, params,
+                PGRES_TUPLES_OK, NULL, &e) != 0)
+        err_clear(&e); /* then held until the connection closes: others wait longer */
+}
+
 int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char *stream,
                const struct ss_batch *b, const char *cursor, const char *scales_version,
                struct load_counts *counts, struct ss_err *err)
@@ -2020,7 +2050,7 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
     const char *run_param = run_id > 0 ? run : NULL;
     struct load_counts c = {0};
     batch_reset(&l->vq);
-    if (db_cmd(l->db, "BEGIN", err) != 0)
+    if (db_cmd(l->db, l->dry ? "SAVEPOINT ss_batch" : "BEGIN", err) != 0)
         return -1;
     {
         /* One loader per account at a time (see build_upsert); a batch's
@@ -2028,13 +2058,19 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
          * batch to a big table by key stays a series of index lookups; no
          * JIT: the staging tables have no statistics, so the planner's
          * guesses cross the JIT cost thresholds and compiling took ~250 ms
-         * of a 5,000-row batch that runs in a few ms. */
+         * of a 5,000-row batch that runs in a few ms. A dry run's
+         * transaction outlives its batches: it holds the lock for one batch
+         * (dry_unlock), so other runs of the account do not wait for all
+         * of it. */
+#define BATCH_SETTINGS                                                                             \
+    "set_config('work_mem', '64MB', true), set_config('random_page_cost', '1.1', true), "          \
+    "set_config('jit', 'off', true)"
         const char *params[] = {acct};
         if (db_exec(l->db,
-                    "SELECT pg_advisory_xact_lock(" LOAD_LOCK_CLASS ", $1::int), "
-                    "set_config('work_mem', '64MB', true), "
-                    "set_config('random_page_cost', '1.1', true), "
-                    "set_config('jit', 'off', true)",
+                    l->dry ? "SELECT pg_advisory_lock(" LOAD_LOCK_CLASS
+                             ", $1::int), " BATCH_SETTINGS
+                           : "SELECT pg_advisory_xact_lock(" LOAD_LOCK_CLASS
+                             ", $1::int), " BATCH_SETTINGS,
                     1, params, PGRES_TUPLES_OK, NULL, err) != 0) {
             err_prefix(err, "locking account %s", acct);
             goto fail;
@@ -2068,10 +2104,16 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
             goto fail;
         }
     }
-    if (db_cmd(l->db, "COMMIT", err) != 0) {
+    /* A dry run keeps the batch for the batches after it and empties by
+     * hand what a commit would (see load_dry_loader). */
+    if (l->dry ? db_cmd(l->db, dry_empty_sql, err) != 0 ||
+                     db_cmd(l->db, "RELEASE SAVEPOINT ss_batch", err) != 0
+               : db_cmd(l->db, "COMMIT", err) != 0) {
         err_prefix(err, "commit");
         goto fail;
     }
+    if (l->dry)
+        dry_unlock(l, acct);
     if (counts) {
         counts->cand_inserted += c.cand_inserted;
         counts->cand_updated += c.cand_updated;
@@ -2085,8 +2127,50 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
     }
     return 0;
 fail:
-    db_rollback(l->db);
+    if (l->dry) {
+        struct ss_err e2 = {0};
+        if (db_cmd(l->db, "ROLLBACK TO SAVEPOINT ss_batch", &e2) != 0)
+            db_rollback(l->db); /* the dry run's next batch then fails: nothing is lost */
+        dry_unlock(l, acct);
+    } else {
+        db_rollback(l->db);
+    }
     return err_prefix(err, "loading batch for %s (rolled back)", stream);
+}
+
+/* ---- dry runs ----------------------------------------------------------- */
+
+/* Rolls back and frees l's dry companion, if any. */
+static void dry_end(struct loader *l)
+{
+    if (!l->dry_ld)
+        return;
+    db_rollback(l->dry_ld->db);
+    loader_free(l->dry_ld);
+    l->dry_ld = NULL;
+}
+
+struct loader *load_dry_loader(struct loader *l, int64_t account_id, struct ss_err *err)
+{
+    if (l->dry_ld && l->dry_account == account_id)
+        return l->dry_ld;
+    dry_end(l);
+    struct db *db = NULL;
+    if (db_clone(l->db, &db, err) != 0)
+        return NULL;
+    struct loader *d = loader_new(db, err);
+    if (!d) {
+        db_close(db);
+        return NULL;
+    }
+    d->dry = 1; /* from here on loader_free(d) closes db */
+    if (db_cmd(db, "BEGIN", err) != 0) {
+        loader_free(d);
+        return NULL;
+    }
+    l->dry_ld = d;
+    l->dry_account = account_id;
+    return d;
 }
 
 /* $1 account_id, $2 stream, $3 statuses (jsonb array), $4 days, $5 max. */

@@ -83,6 +83,22 @@ int load_batch(struct loader *l, int64_t account_id, int64_t run_id, const char 
  * caller's log. Borrowed; valid until the next load_batch(). */
 const struct ss_batch *load_quarantined(const struct loader *l);
 
+/* Dry runs (`sync --dry-run`): a companion of l on a connection of its own
+ * (db_clone) inside one transaction that is never committed. Its
+ * load_batch() works in a savepoint and, instead of committing, empties the
+ * staging tables, so each batch sees what the dry run's earlier batches
+ * would have written: the counts, vendor_ctx.changed and stored keys are
+ * what a real sync would get (a record read twice counts once), and nobody
+ * else ever sees a row. The transaction spans the calls for one account
+ * (its streams see each other's rows, as after a real sync); asking for
+ * another account rolls it back and begins anew, and loader_free(l) rolls
+ * it back. The account's load lock is held one batch at a time, but the
+ * rows it inserted or updated stay locked until then: another run that
+ * writes those same rows meanwhile waits for it. Run bookkeeping
+ * (load_run_*, runs.h) stays on l. Borrowed: owned by l. */
+struct loader *load_dry_loader(struct loader *l, int64_t account_id,
+                               struct ss_err *err) SS_MUSTCHECK;
+
 /* vendor_keys of the account's stored results of `stream` whose status is
  * in statuses (NULL-terminated) and whose COALESCE(completed_at, started_at,
  * assigned_at) is within `days` of now: unfinished first, then newest

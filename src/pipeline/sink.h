@@ -9,6 +9,10 @@
  *
  * Log lines carry a log_ctx (vendor, account, stream): JSON logs get fields.
  *
+ * A dry run (sink_opts.dry_run) loads every batch into the loader's dry
+ * companion (load.h: one transaction per account, rolled back), so its
+ * counts are what the real load would do and nothing is written.
+ *
  * Ownership: sink_open() -> sink_close(). The sink copies the strings of
  * sink_opts; db, loader, scales and http are borrowed and must outlive it. */
 #ifndef SS_SINK_H
@@ -36,6 +40,14 @@ struct sink_opts {
     size_t batch_rows;      /* results per transaction; 0 = the whole batch in one */
     /* May be NULL. Requests it sends from sink_open() on are the run's. */
     struct http_client *http;
+    /* Dry run: batches go to load_dry_loader(loader, account_id), which
+     * counts what they would change and keeps nothing; the run's request
+     * counts still go to loader. Nothing is committed (commits stays 0). */
+    int dry_run;
+    /* The progress line's "requests left": the account's longest rate
+     * window, window_requests per window_seconds (0 = no limit). */
+    long window_requests;
+    double window_seconds;
 };
 
 struct sink_counts {
@@ -53,8 +65,14 @@ struct sink *sink_open(const struct sink_opts *o, struct ss_err *err);
  * committed before a failure stay committed. */
 int sink_emit(struct sink *s, struct ss_batch *b, const char *cursor,
               struct ss_err *err) SS_MUSTCHECK;
-/* One progress line: what was just read ("2020-01-01 .. 2020-01-08",
- * "offset 500"), its records, and the share of the range done (< 0: unknown). */
+/* Progress: what was just read ("2020-01-01 .. 2020-01-08", "offset 500"),
+ * its records, and the share of the range done (< 0: unknown). On a
+ * terminal (log_status_enabled()) it redraws one live line, also between
+ * pages as batches load: the share, records, rows per second, requests left
+ * in the rate window (what this process's client of the account sent in the
+ * last window_seconds; earlier runs' requests are not known here) and an
+ * ETA from the share and the time so far. Elsewhere, one info line per
+ * call. */
 void sink_progress(struct sink *s, const char *what, long records, double fraction_done);
 const struct sink_counts *sink_counts(const struct sink *s);
 const struct log_ctx *sink_log(const struct sink *s);
