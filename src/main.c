@@ -23,6 +23,7 @@ static const struct {
     {"sandbox", cmd_sandbox, "run the bundled vendor sandbox (stand-in vendor APIs)"},
     {"config", cmd_config, "check the configuration, or print the key reference"},
     {"check", cmd_check, "prove the config, database and each account's credentials"},
+    {"plan", cmd_plan, "estimate a backfill's requests and time: plan backfill --vendor V ..."},
 };
 
 static void usage(FILE *f)

@@ -32,5 +32,6 @@ int cmd_explain(int argc, char **argv, const struct cli_globals *g); /* no datab
 int cmd_renormalize(int argc, char **argv, const struct cli_globals *g);
 int cmd_config(int argc, char **argv, const struct cli_globals *g);
 int cmd_check(int argc, char **argv, const struct cli_globals *g);
+int cmd_plan(int argc, char **argv, const struct cli_globals *g); /* `plan backfill` */
 
 #endif

@@ -1631,6 +1631,16 @@ static const struct cfg_opt_def cepa_opt_defs[] = {
     {NULL, CFG_OPT_STRING, NULL, NULL, NULL},
 };
 
+/* `scoresync plan`: a backfill reads the same shifting list as a sync. */
+static void cepa_plan(const struct vendor_ops *v, const struct cfg_account *a, const char *stream,
+                      struct vendor_plan *out)
+{
+    (void)v, (void)a, (void)stream;
+    memset(out, 0, sizeof *out);
+    out->why = "it reads the test catalogue, then an offset-paged list of candidates, newest "
+               "first, whole (the list has no date filter)";
+}
+
 const struct vendor_ops cepa_vendor = {
     .name = "cepa",
     .title = "CEPA Test API v2",
@@ -1652,4 +1662,5 @@ const struct vendor_ops cepa_vendor = {
     .extract = cepa_extract,
     .parse_body = cepa_parse_body,
     .reparse = cepa_reparse,
+    .plan = cepa_plan,
 };

@@ -536,6 +536,31 @@ int emm_family_check(struct vendor_ctx *ctx, struct ss_err *err)
     return rc;
 }
 
+/* ---- plan: what a backfill of each stream sends -------------------------- */
+
+void emm_family_plan(const struct vendor_ops *v, const struct cfg_account *a, const char *stream,
+                     struct vendor_plan *out)
+{
+    (void)a;
+    const struct emm_version *ver = v->variant;
+    memset(out, 0, sizeof *out);
+    if (strcmp(stream, "scores") == 0) {
+        /* One POST per window, sized by score reports, each stored as a
+         * result of this stream under the date the window filters on. */
+        const struct vendor_stream *vs = vendor_stream(v, "scores");
+        out->windowed = 1;
+        out->column = vs ? vs->recheck_column : NULL;
+        out->stored = out->column != NULL;
+    } else if (strcmp(stream, "assignments") == 0 && ver->has_assignments) {
+        /* Windowed too, but an assignment whose report the scores stream
+         * stored first is not stored again: stored rows undercount. */
+        out->windowed = 1;
+        out->column = "assigned_at";
+    } else {
+        out->why = "no such stream";
+    }
+}
+
 /* ---- Emmersion Enterprise API 2020q3 ------------------------------------- */
 
 static const struct emm_version emm_2020q3 = {
@@ -588,4 +613,5 @@ const struct vendor_ops emmersion_vendor = {
     .parse_body = emm_family_parse_body,
     .reparse = emm_family_reparse,
     .check = emm_family_check,
+    .plan = emm_family_plan,
 };

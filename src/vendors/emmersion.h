@@ -42,5 +42,9 @@ int emm_family_parse_body(const struct vendor_ops *v, const char *stream, const 
 int emm_family_check(struct vendor_ctx *ctx, struct ss_err *err);
 int emm_family_reparse(const struct vendor_ops *v, const char *stream, const char *raw, size_t len,
                        struct ss_result *r, struct ss_err *err);
+/* `scoresync plan`: both versions read scores (and 2020q3 assignments) in
+ * date windows. */
+void emm_family_plan(const struct vendor_ops *v, const struct cfg_account *a, const char *stream,
+                     struct vendor_plan *out);
 
 #endif

@@ -886,6 +886,20 @@ static const struct cfg_opt_def et_opts[] = {
     {NULL, CFG_OPT_STRING, NULL, NULL, NULL},
 };
 
+/* `scoresync plan`: pt has date windows, but each is paged by offset. */
+static void et_plan(const struct vendor_ops *v, const struct cfg_account *a, const char *stream,
+                    struct vendor_plan *out)
+{
+    (void)v, (void)a;
+    memset(out, 0, sizeof *out);
+    if (strcmp(stream, "pt") == 0)
+        out->why = "its date windows are each read in pages of page_size (and in whole days "
+                   "with date_format: date), which plan does not simulate";
+    else
+        out->why = "it reads a page-numbered (or offset) list whole on every run: the list has "
+                   "no date filter";
+}
+
 const struct vendor_ops etest_vendor = {
     .name = "etest",
     .title = "DynEd eTest API (neo), contract from its changelog",
@@ -907,4 +921,5 @@ const struct vendor_ops etest_vendor = {
     .extract = et_extract,
     .parse_body = et_parse_body,
     .reparse = et_reparse,
+    .plan = et_plan,
 };

@@ -1267,6 +1267,16 @@ static const struct vendor_status tl_statuses[] = {
     {0, VO_OK},
 };
 
+/* `scoresync plan`: Testello lists no dates to window on. */
+static void tl_plan(const struct vendor_ops *v, const struct cfg_account *a, const char *stream,
+                    struct vendor_plan *out)
+{
+    (void)v, (void)a, (void)stream;
+    memset(out, 0, sizeof *out);
+    out->why = "it reads the active sessions and each one's taken tests (no date filter), "
+               "whatever the range";
+}
+
 const struct vendor_ops testello_vendor = {
     .name = "testello",
     .title = "Testello API v1",
@@ -1289,4 +1299,5 @@ const struct vendor_ops testello_vendor = {
     .extract = tl_extract,
     .parse_body = tl_parse_body,
     .reparse = tl_reparse,
+    .plan = tl_plan,
 };

@@ -60,4 +60,5 @@ const struct vendor_ops truenorth_vendor = {
     .parse_body = emm_family_parse_body,
     .reparse = emm_family_reparse,
     .check = emm_family_check,
+    .plan = emm_family_plan,
 };

@@ -133,6 +133,22 @@ enum vendor_auth_kind {
     VA_SIGNED,  /* a signature computed per attempt by vendor_ops.sign */
 };
 
+/* What `scoresync plan` needs to know about a stream (vendor_ops.plan). */
+struct vendor_plan {
+    /* 1: extract() reads a backfill with pager_window_init() and the
+     * account's window settings, one request per window (page_res.records
+     * = this stream's results in it), and sends nothing else: plan can
+     * simulate that pager. 0: `why` says how the stream is read instead. */
+    int windowed;
+    /* The date its windows filter on, as a results column: "completed_at",
+     * "started_at" or "assigned_at". */
+    const char *column;
+    /* 1: the stream's stored results are exactly what its windows return,
+     * so stored ones give the density; 0: they are not (plan samples). */
+    int stored;
+    const char *why; /* windowed == 0: "an offset-paged list read whole each run" */
+};
+
 struct vendor_ops {
     const char *name;                    /* "emmersion" */
     const char *title;                   /* "Emmersion Enterprise API 2020q3" */
@@ -171,6 +187,11 @@ struct vendor_ops {
      * when the vendor could not be reached or failed. NULL = no cheap call
      * known for this vendor (check says so and does not call it). */
     int (*check)(struct vendor_ctx *ctx, struct ss_err *err);
+    /* `scoresync plan`: how a backfill of stream reads it (struct
+     * vendor_plan), so plan can simulate it. NULL = no stream of this
+     * vendor can be planned. */
+    void (*plan)(const struct vendor_ops *v, const struct cfg_account *a, const char *stream,
+                 struct vendor_plan *out);
 };
 
 /* NULL-terminated registry (registry.c). */
