@@ -7,6 +7,7 @@
 
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/redact.h"
 #include "../core/timeparse.h"
 #include "../http/http.h"
 #include "../load/migrate.h"
@@ -77,6 +78,53 @@ static void usage(FILE *f, int backfill)
                    "but something was committed; 1 something failed and nothing was\n"
                    "committed (database unreachable, key refused); 2 usage; 3 configuration.\n");
     print_vendors(f);
+}
+
+/* The account's error without the "vendor/account" its message starts with
+ * (the verdict line names the account already). */
+static const char *account_error(const struct sync_account_summary *a, const char *who)
+{
+    const char *m = a->err.msg;
+    size_t n = strlen(who);
+    if (strncmp(m, who, n) == 0 && (m[n] == ':' || m[n] == ' ')) {
+        m += n;
+        m += strspn(m, ": ");
+    }
+    return *m ? m : "failed";
+}
+
+/* One verdict line per account on stdout (the run's log is on stderr), as
+ * `check` prints them: "vendor/account: ok, 2 streams, results ...". */
+static void print_accounts(const struct sync_summary *sum)
+{
+    for (size_t i = 0; i < sum->n_accounts; i++) {
+        const struct sync_account_summary *a = &sum->accounts[i];
+        char who[256], line[2048];
+        snprintf(who, sizeof who, "%s/%s", a->vendor, a->account);
+        if (!a->started) {
+            snprintf(line, sizeof line, "%s: not started: the run was interrupted first", who);
+        } else if (a->streams_failed && a->streams_ok == 0 && a->commits == 0) {
+            snprintf(line, sizeof line, "%s: failed: %s", who, account_error(a, who));
+        } else {
+            const struct load_counts *k = &a->total.counts;
+            char counts[512];
+            snprintf(counts, sizeof counts,
+                     "results %ld new, %ld updated, %ld quarantined, %ld requests, %ld 429s",
+                     k->res_inserted, k->res_updated, k->quarantined, a->total.requests,
+                     a->total.status_429);
+            if (a->streams_failed)
+                snprintf(line, sizeof line, "%s: partial: %s; %d stream%s ok, %d failed, %s", who,
+                         account_error(a, who), a->streams_ok, a->streams_ok == 1 ? "" : "s",
+                         a->streams_failed, counts);
+            else
+                snprintf(line, sizeof line, "%s: %s, %d stream%s, %s", who,
+                         a->interrupted ? "interrupted" : "ok", a->streams_ok,
+                         a->streams_ok == 1 ? "" : "s", counts);
+        }
+        redact_apply(line, sizeof line); /* config names and vendor text, like every log line */
+        printf("%s\n", line);
+    }
+    fflush(stdout);
 }
 
 static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
@@ -185,11 +233,21 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
     int prc = pipeline_sync(cfg, db, sc, &rq, &sum, &err);
     http_global_cleanup();
     const struct load_counts *k = &sum.total.counts;
-    log_info("done: %d stream%s ok, %d failed; results %ld new, %ld updated, %ld unchanged; "
-             "%ld quarantined; %ld requests, %ld retries, %ld 429s",
-             sum.streams_ok, sum.streams_ok == 1 ? "" : "s", sum.streams_failed, k->res_inserted,
-             k->res_updated, k->res_unchanged, k->quarantined, sum.total.requests,
-             sum.total.retries, sum.total.status_429);
+    if (rq.dry_run)
+        log_info("dry run: would insert %ld results, update %ld (%ld unchanged), quarantine %ld; "
+                 "nothing written; %d stream%s ok, %d failed; %ld requests, %ld retries, %ld 429s",
+                 k->res_inserted, k->res_updated, k->res_unchanged, k->quarantined, sum.streams_ok,
+                 sum.streams_ok == 1 ? "" : "s", sum.streams_failed, sum.total.requests,
+                 sum.total.retries, sum.total.status_429);
+    else
+        log_info("done: %d stream%s ok, %d failed; results %ld new, %ld updated, %ld unchanged; "
+                 "%ld quarantined; %ld requests, %ld retries, %ld 429s",
+                 sum.streams_ok, sum.streams_ok == 1 ? "" : "s", sum.streams_failed,
+                 k->res_inserted, k->res_updated, k->res_unchanged, k->quarantined,
+                 sum.total.requests, sum.total.retries, sum.total.status_429);
+    if (rq.jobs > 1 || sum.n_accounts > 1)
+        print_accounts(&sum);
+    sync_summary_free(&sum);
     if (prc != 0) {
         if (sum.streams_ok == 0 && sum.streams_failed == 0) {
             log_error("%s", err.msg);

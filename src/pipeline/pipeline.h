@@ -24,19 +24,42 @@ struct sync_request {
     volatile sig_atomic_t *stop;
 };
 
+/* What became of one selected account (sync_summary.accounts). */
+struct sync_account_summary {
+    const char *vendor, *account; /* borrowed from cfg and the vendor registry */
+    int started;                  /* 0: the run was interrupted before it */
+    int streams_ok;
+    int streams_failed; /* or 1 when the account failed before any stream ran */
+    int interrupted;
+    long commits;
+    struct run_stats total;
+    struct ss_err err; /* its last failure, when streams_failed > 0 */
+};
+
 struct sync_summary {
     int streams_ok;
     int streams_failed; /* streams, or accounts that failed before any stream ran */
     int interrupted;
     long commits; /* transactions committed (batches and checkpoints), all streams */
     struct run_stats total;
+    /* Every selected account in configuration order (whatever rq->jobs),
+     * with its own counts; the fields above are their sums. Owned by the
+     * summary: sync_summary_free(). */
+    struct sync_account_summary *accounts;
+    size_t n_accounts;
 };
 
 /* Syncs every selected account of every selected vendor; an account that
  * fails (refused key, vendor down, busy) is logged and the others still run.
- * Returns 0 if every stream finished, -1 if any failed (err holds the last
- * failure; sum says how many and what was committed). Borrowed: cfg, db, sc. */
+ * rq->jobs > 1 syncs up to that many accounts at once, each on a thread with
+ * its own database connection (db_clone of db), loader and HTTP client; db
+ * itself is then only cloned. Returns 0 if every stream finished, -1 if any
+ * failed (err holds the last failure in configuration order; sum says how
+ * many and what was committed, in total and per account). Borrowed: cfg,
+ * db, sc. *sum is filled even on failure: call sync_summary_free(). */
 int pipeline_sync(const struct config *cfg, struct db *db, const struct scales *sc,
                   const struct sync_request *rq, struct sync_summary *sum, struct ss_err *err);
+/* Frees sum->accounts; sum may be reused. */
+void sync_summary_free(struct sync_summary *sum);
 
 #endif
