@@ -308,12 +308,9 @@ int cmd_plan(int argc, char **argv, const struct cli_globals *g)
             json = 1;
             break;
         case 'n': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || n < 1 || n > 64) {
-                log_error("--samples: expected a number from 1 to 64, got \"%s\"", optarg);
+            long n;
+            if (cli_long_arg("samples", optarg, 1, 64, &n) != 0)
                 return EXIT_USAGE;
-            }
             rq.samples = (int)n;
             break;
         }

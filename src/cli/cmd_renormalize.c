@@ -66,15 +66,10 @@ int cmd_renormalize(int argc, char **argv, const struct cli_globals *g)
         case 'n':
             rq.dry_run = 1;
             break;
-        case 'b': {
-            char *end = NULL;
-            rq.batch_rows = strtol(optarg, &end, 10);
-            if (!*optarg || *end || rq.batch_rows < 1 || rq.batch_rows > 1000000) {
-                log_error("--batch-rows: expected a number from 1 to 1000000, got \"%s\"", optarg);
+        case 'b':
+            if (cli_long_arg("batch-rows", optarg, 1, 1000000, &rq.batch_rows) != 0)
                 return EXIT_USAGE;
-            }
             break;
-        }
         case 'h':
             usage(stdout);
             return EXIT_OK;

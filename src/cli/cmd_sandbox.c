@@ -11,6 +11,7 @@
 #include "../core/log.h"
 #include "../sandbox/sandbox.h"
 #include "cli.h"
+#include "common.h"
 
 static void usage(FILE *f)
 {
@@ -52,19 +53,6 @@ static int parse_prob(const char *name, const char *s, double *out)
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0)) {
         log_error("--%s: expected a probability between 0 and 1, not \"%s\"", name, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_long(const char *name, const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) {
-        log_error("--%s: expected a whole number from %ld to %ld, not \"%s\"", name, min, max, s);
         return -1;
     }
     *out = v;
@@ -147,7 +135,7 @@ int cmd_sandbox(int argc, char **argv, const struct cli_globals *g)
         int bad = 0;
         switch (c) {
         case O_PORT:
-            bad = parse_long("port", optarg, 0, 65535, &v);
+            bad = cli_long_arg("port", optarg, 0, 65535, &v);
             o.port = (int)v;
             break;
         case O_BIND:
@@ -165,7 +153,7 @@ int cmd_sandbox(int argc, char **argv, const struct cli_globals *g)
             break;
         }
         case O_REPORTS:
-            bad = parse_long("reports", optarg, 0, 50000000L, &o.reports);
+            bad = cli_long_arg("reports", optarg, 0, 50000000L, &o.reports);
             break;
         case O_ACCOUNTS:
             o.accounts = optarg;
@@ -191,14 +179,14 @@ int cmd_sandbox(int argc, char **argv, const struct cli_globals *g)
             bad = parse_prob("fault-429", optarg, &o.faults.p_429);
             break;
         case O_STORM_LEN:
-            bad = parse_long("storm-len", optarg, 1, 1000000, &v);
+            bad = cli_long_arg("storm-len", optarg, 1, 1000000, &v);
             o.faults.storm_len = (int)v;
             break;
         case O_SLOW:
             bad = parse_prob("fault-slow", optarg, &o.faults.p_slow);
             break;
         case O_SLOW_MS:
-            bad = parse_long("slow-ms", optarg, 0, 600000, &v);
+            bad = cli_long_arg("slow-ms", optarg, 0, 600000, &v);
             o.faults.slow_ms = (int)v;
             break;
         case O_TRUNCATE:

@@ -162,12 +162,9 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
             rq.dry_run = 1;
             break;
         case 'j': {
-            char *end;
-            long j = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || j < 1 || j > 64) {
-                log_error("--jobs: expected a number from 1 to 64, got \"%s\"", optarg);
+            long j;
+            if (cli_long_arg("jobs", optarg, 1, 64, &j) != 0)
                 return EXIT_USAGE;
-            }
             rq.jobs = (int)j;
             break;
         }

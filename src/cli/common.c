@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,4 +254,17 @@ volatile sig_atomic_t *cli_stop_on_signals(void)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     return &stop_flag;
+}
+
+int cli_long_arg(const char *name, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        log_error("--%s: expected a whole number from %ld to %ld, not \"%s\"", name, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }

@@ -30,6 +30,10 @@ int cli_open(const struct cli_globals *g, int flags, struct config **cfg, struct
  * batch in hand (its checkpoint committed); a second one kills. */
 volatile sig_atomic_t *cli_stop_on_signals(void);
 
+/* An option's whole-number value s in [min, max] into *out; else logs
+ * "--name: expected a whole number from min to max" and returns -1. */
+int cli_long_arg(const char *name, const char *s, long min, long max, long *out);
+
 /* Where migrations live: config's `migrations`, else ./sql; when that does
  * not exist, the installed PREFIX/share/scoresync/sql (cli_data_path). */
 const char *cli_migrations_dir(const struct config *cfg);
