@@ -22,7 +22,8 @@ email=$(q "SELECT c.email_normalized FROM results r JOIN candidates c ON c.id = 
 top=$(q "SELECT max(rank) FROM ref_cefr_levels")
 top_code=$(q "SELECT code FROM ref_cefr_levels WHERE rank = $top")
 before_n=$(q "SELECT count(*) FROM results r JOIN candidates c ON c.id = r.candidate_id
-              WHERE c.email_normalized = '$email' AND r.status = 'completed' AND r.cefr_high IS NOT NULL")
+              WHERE c.email_normalized = '$email' AND r.status = 'completed' AND r.cefr_high IS NOT NULL
+                AND r.passed IS NOT FALSE")
 psql "$DB_URL" -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 WITH a AS (INSERT INTO vendor_accounts (vendor, account) VALUES ('othervendor', 'x') RETURNING id),
      c AS (INSERT INTO candidates (account_id, vendor_key, email)
@@ -73,13 +74,15 @@ want=$(q "SELECT count(*) FROM results WHERE status = 'completed' AND cefr_low I
 [ "$(q "SELECT count(DISTINCT month) FROM bi_cefr_distribution")" -gt 1 ] || fail "one month only"
 pass "bi_cefr_distribution: $sum results in $(q "SELECT count(*) FROM bi_cefr_distribution") groups"
 
-# bi_best_cefr: one row per e-mail, holding that person's highest rank.
+# bi_best_cefr: one row per e-mail, holding that person's highest rank (failed
+# attempts left out).
 people=$(q "SELECT count(DISTINCT c.email_normalized) FROM results r JOIN candidates c ON c.id = r.candidate_id
-            WHERE r.status = 'completed' AND r.cefr_high IS NOT NULL AND c.email_normalized <> ''")
+            WHERE r.status = 'completed' AND r.cefr_high IS NOT NULL AND c.email_normalized <> ''
+              AND r.passed IS NOT FALSE")
 [ "$(q "SELECT count(*) FROM bi_best_cefr")" = "$people" ] || fail "bi_best_cefr should have $people people"
 bad=$(q "SELECT count(*) FROM bi_best_cefr b WHERE b.cefr_high_rank IS DISTINCT FROM
          (SELECT max(r.cefr_high) FROM results r JOIN candidates c ON c.id = r.candidate_id
-          WHERE c.email_normalized = b.email AND r.status = 'completed')
+          WHERE c.email_normalized = b.email AND r.status = 'completed' AND r.passed IS NOT FALSE)
          OR b.cefr_high_code IS DISTINCT FROM (SELECT code FROM ref_cefr_levels WHERE rank = b.cefr_high_rank)")
 [ "$bad" = 0 ] || fail "$bad people in bi_best_cefr without their highest level"
 got=$(q "SELECT concat_ws('|', vendor, account, cefr_high_code, assessed_at AT TIME ZONE 'UTC', results_with_cefr)
@@ -87,6 +90,13 @@ got=$(q "SELECT concat_ws('|', vendor, account, cefr_high_code, assessed_at AT T
 [ "$got" = "othervendor|x|$top_code|2020-03-04 05:06:07|$((before_n + 1))" ] ||
   fail "best CEFR of $email across accounts: got '$got'"
 pass "bi_best_cefr: $people people, cross-account match by e-mail"
+# A failed attempt (passed = false: its pass mark says so) is not a level held.
+rid=$(q "SELECT result_id FROM bi_best_cefr WHERE email = '$email'")
+q "UPDATE results SET passed = false WHERE id = $rid" >/dev/null
+got=$(q "SELECT concat_ws('|', result_id <> $rid, results_with_cefr) FROM bi_best_cefr WHERE email = '$email'")
+[ "$got" = "t|$before_n" ] || fail "a failed attempt still counts in bi_best_cefr: '$got'"
+q "UPDATE results SET passed = NULL WHERE id = $rid" >/dev/null
+pass "bi_best_cefr leaves failed attempts out"
 
 # bi_latest_results: one row per candidate and assessment, the latest completion.
 pairs=$(q "SELECT count(DISTINCT (candidate_id, coalesce(assessment_name, assessment_type)))
