@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end demo: builds scoresync, starts the bundled vendor sandbox and
 # (with no DATABASE_URL) the embedded PostgreSQL cluster, migrates, syncs
-# every vendor of config/sandbox.yaml (Emmersion 2020q3, TrueNorth 2020q1),
+# every vendor of config/sandbox.yaml (Emmersion 2020q3, TrueNorth 2020q1,
+# CEPA, eTest, Testello; the five accounts at once with --jobs 5),
 # checks the database against what each vendor's sandbox part served, syncs
 # again.
 #   scripts/demo.sh            # 2,000 score reports, the real 5/s and 2,000/20 min limits
@@ -29,8 +30,8 @@ echo "== sandbox on $SCORESYNC_SANDBOX_URL with $reports score reports"
 
 echo "== scoresync migrate"
 "$bin" --config "$cfg" migrate
-echo "== scoresync sync"
-"$bin" --config "$cfg" sync
+echo "== scoresync sync --jobs 5"
+"$bin" --config "$cfg" sync --jobs 5
 
 # The database the sync used: DATABASE_URL, else the embedded cluster.
 url=${DATABASE_URL:-$(bash scripts/localpg.sh url "${SS_PG_DIR:-.scoresync/pg}")}
@@ -63,7 +64,7 @@ check testello ids "true" || ok=0
 check cepa ids "true" || ok=0
 
 echo "== scoresync sync (again: nothing new, nothing rewritten)"
-"$bin" --config "$cfg" sync
+"$bin" --config "$cfg" sync --jobs 5
 psql "$url" -c "SELECT r.id, a.vendor, r.stream, r.status, r.results_inserted AS new,
                        r.results_updated AS updated, r.results_unchanged AS unchanged,
                        r.requests, r.status_429
