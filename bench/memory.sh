@@ -47,7 +47,8 @@ vendors:
         window: $2
 YAML
 }
-config "$T/normal.yaml" "{initial_days: 30, max_days: 365, target_records: 5000}" 67108864 "$url"
+# Ordinary windows: the account defaults (window.target_records 10000).
+config "$T/normal.yaml" "{}" 67108864 "$url"
 config "$T/wide.yaml" "{initial_days: 36500, max_days: 36500, target_records: 1000000}" \
   4294967296 "$url2"
 "$bin" -q --config "$T/normal.yaml" migrate
@@ -66,7 +67,7 @@ echo "backfill of $n reports, ordinary windows: $(rss "$bin" "$T/normal.yaml")"
 echo "one window of $wc records:             $(rss "$bin" "$T/wide.yaml")"
 if [ -n "${OLD_BIN:-}" ]; then
   os=${OLD_SCALES:-$(dirname "$OLD_BIN")/../config/scales.yaml}
-  config "$T/old-normal.yaml" "{initial_days: 30, max_days: 365, target_records: 5000}" 67108864 \
+  config "$T/old-normal.yaml" "{}" 67108864 \
     "$url" "$os"
   config "$T/old-wide.yaml" "{initial_days: 36500, max_days: 36500, target_records: 1000000}" \
     4294967296 "$url2" "$os"

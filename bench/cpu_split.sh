@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Where a backfill's CPU goes: one backfill of the sandbox's N reports (limits
+# off), then the same again unchanged, each with the CPU seconds spent by
+# scoresync, the sandbox and the PostgreSQL server (all its processes), and
+# the wall time. The loader is the bottleneck when the server's CPU is close
+# to the wall time.
+#   bench/cpu_split.sh [REPORTS]      default 100000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}
+bash scripts/build.sh
+bin=$PWD/${BUILD_DIR:-build}/scoresync
+T=$(mktemp -d)
+chmod 755 "$T"
+export SS_PG_PORT=${SS_PG_PORT:-54377} SS_PG_FAST=1
+"$bin" sandbox --port 0 --port-file "$T/port" --reports "$n" --no-limits --quiet &
+sb=$!
+trap 'kill $sb 2>/dev/null; bash scripts/localpg.sh stop "$T/pg" >/dev/null 2>&1; rm -rf "$T"' EXIT
+bash scripts/localpg.sh start "$T/pg" >/dev/null
+export DATABASE_URL=$(bash scripts/localpg.sh url "$T/pg")
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+cat >"$T/c.yaml" <<YAML
+database:
+  url: \${DATABASE_URL}
+vendors:
+  emmersion:
+    base_url: http://127.0.0.1:$(cat "$T/port")/emmersion/2020q3
+    rate_limits: [{requests: 100000, per_seconds: 1}]
+    accounts:
+      - name: demo
+        api_key: \${K}
+        streams: [scores]
+YAML
+export K=sandbox-demo
+"$bin" -q --config "$T/c.yaml" migrate
+hz=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+server() { # the postmaster and every process it started
+  local pm s=0
+  pm=$(head -1 "$T/pg/data/postmaster.pid")
+  for p in $pm $(pgrep -P "$pm"); do s=$((s + $(ticks "$p"))); done
+  echo "$s"
+}
+for pass in new unchanged; do
+  [ $pass = unchanged ] && psql "$DATABASE_URL" -qc "DELETE FROM checkpoints"
+  s0=$(ticks $sb) p0=$(server) t0=$(date +%s.%N)
+  /usr/bin/time -f "%U %S %M" -o "$T/time" "$bin" -q --config "$T/c.yaml" backfill \
+    --vendor emmersion --since 2019-01-01
+  t1=$(date +%s.%N) s1=$(ticks $sb) p1=$(server)
+  read -r u sy rss <"$T/time"
+  rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
+  awk -v p="$pass" -v r="$rows" -v w="$(echo "$t1 - $t0" | bc)" -v c="$(echo "$u + $sy" | bc)" \
+    -v sb="$(( s1 - s0 ))" -v pg="$(( p1 - p0 ))" -v hz="$hz" -v m="$rss" 'BEGIN {
+      printf "%-9s %d rows, wall %.1f s: scoresync %.2f s CPU, PostgreSQL %.2f s, sandbox %.2f s; peak RSS %d KiB\n",
+        p, r, w, c, pg / hz, sb / hz, m }'
+done
