@@ -7,21 +7,11 @@
 #      rewrote, which must be 0)
 # Prints rows/s for each, the ratios, and scoresync's peak RSS (flat memory).
 #   bench/backfill.sh [REPORTS]     default 200000
-set -euo pipefail
-cd "$(dirname "$0")/.."
 n=${1:-200000}
-bash scripts/build.sh
-bin=$PWD/${BUILD_DIR:-build}/scoresync
-T=$(mktemp -d)
-chmod 755 "$T"
-export SS_PG_PORT=${SS_PG_PORT:-54378} SS_PG_FAST=1
-"$bin" sandbox --port 0 --port-file "$T/port" --reports "$n" --no-limits --quiet &
-sb=$!
-trap 'kill $sb 2>/dev/null; bash scripts/localpg.sh stop "$T/pg" >/dev/null 2>&1; rm -rf "$T"' EXIT
-bash scripts/localpg.sh start "$T/pg" >/dev/null
-export DATABASE_URL=$(bash scripts/localpg.sh url "$T/pg")
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-url="http://127.0.0.1:$(cat "$T/port")"
+BENCH_PG_PORT=54378
+source "$(dirname "$0")/lib.sh"
+bench_sandbox main --reports "$n" --no-limits
+url=$SB_URL_main
 cat >"$T/c.yaml" <<YAML
 database:
   url: \${DATABASE_URL}

@@ -7,27 +7,16 @@
 # OLD_BIN=path/to/an/older/scoresync measures that binary too, same run
 # (OLD_SCALES: its scales.yaml, default the one beside its source tree).
 #   bench/memory.sh [REPORTS] [WINDOW_RECORDS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 n=${1:-200000}
 w=${2:-50000}
-bash scripts/build.sh
-bin=$PWD/${BUILD_DIR:-build}/scoresync
-T=$(mktemp -d)
-chmod 755 "$T"
-export SS_PG_PORT=${SS_PG_PORT:-54379} SS_PG_FAST=1
-"$bin" sandbox --port 0 --port-file "$T/port" --reports "$n" --no-limits --quiet &
-sb=$!
+BENCH_PG_PORT=54379
+source "$(dirname "$0")/lib.sh"
+bench_sandbox main --reports "$n" --no-limits
 # A second sandbox whose whole range holds about W completed reports (about
 # 4 in 5 generated reports are completed), read as one window.
-"$bin" sandbox --port 0 --port-file "$T/port2" --reports "$((w * 13 / 10))" --no-limits --quiet &
-sb2=$!
-trap 'kill $sb $sb2 2>/dev/null; bash scripts/localpg.sh stop "$T/pg" >/dev/null 2>&1; rm -rf "$T"' EXIT
-bash scripts/localpg.sh start "$T/pg" >/dev/null
-export DATABASE_URL=$(bash scripts/localpg.sh url "$T/pg")
-for _ in $(seq 100); do [ -s "$T/port" ] && [ -s "$T/port2" ] && break; sleep 0.1; done
-url="http://127.0.0.1:$(cat "$T/port")"
-url2="http://127.0.0.1:$(cat "$T/port2")"
+bench_sandbox wide --reports "$((w * 13 / 10))" --no-limits
+url=$SB_URL_main
+url2=$SB_URL_wide
 export K=sandbox-demo
 config() { # $1 file, $2 window yaml, $3 max_response_bytes, $4 sandbox url [, $5 scales]
   cat >"$1" <<YAML

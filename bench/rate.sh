@@ -7,22 +7,11 @@
 #   bench/rate.sh [SCALE] [REPORTS]      default 10 (50 req/s) and 20000 reports
 # MARGIN=ms sets rate_margin_ms (default 10: loopback has next to no jitter;
 # production keeps the default 50).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 scale=${1:-10}
 reports=${2:-20000}
-bash scripts/build.sh
-bin=${BUILD_DIR:-build}/scoresync
-T=$(mktemp -d)
-"$bin" sandbox --port 0 --port-file "$T/port" --reports "$reports" --rate-scale "$scale" --quiet &
-sb=$!
-pgdir=$T/pg
-export SS_PG_PORT=${SS_PG_PORT:-54377} SS_PG_FAST=1
-trap 'kill $sb 2>/dev/null; bash scripts/localpg.sh stop "$pgdir" >/dev/null 2>&1; rm -rf "$T"' EXIT
-bash scripts/localpg.sh start "$pgdir" >/dev/null
-export DATABASE_URL=$(bash scripts/localpg.sh url "$pgdir")
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-url="http://127.0.0.1:$(cat "$T/port")"
+source "$(dirname "$0")/lib.sh"
+bench_sandbox main --reports "$reports" --rate-scale "$scale"
+url=$SB_URL_main
 per_s=$((5 * scale)); per_20=$((2000 * scale))
 cat >"$T/c.yaml" <<YAML
 database:

@@ -5,27 +5,17 @@
 #   bench/requests.sh [REPORTS] [WINDOW_YAML]
 #   bench/requests.sh 100000 "{target_records: 2000}"   # the old default
 #   bench/requests.sh 100000 "{}"                       # today's defaults
-set -euo pipefail
-cd "$(dirname "$0")/.."
 n=${1:-100000}
 win=${2:-"{}"}
-bash scripts/build.sh
-bin=$PWD/${BUILD_DIR:-build}/scoresync
-T=$(mktemp -d)
-chmod 755 "$T"
-export SS_PG_PORT=${SS_PG_PORT:-54380} SS_PG_FAST=1
-"$bin" sandbox --port 0 --port-file "$T/port" --reports "$n" --no-limits --quiet &
-sb=$!
-trap 'kill $sb 2>/dev/null; bash scripts/localpg.sh stop "$T/pg" >/dev/null 2>&1; rm -rf "$T"' EXIT
-bash scripts/localpg.sh start "$T/pg" >/dev/null
-export DATABASE_URL=$(bash scripts/localpg.sh url "$T/pg")
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+BENCH_PG_PORT=54380
+source "$(dirname "$0")/lib.sh"
+bench_sandbox main --reports "$n" --no-limits
 cat >"$T/c.yaml" <<YAML
 database:
   url: \${DATABASE_URL}
 vendors:
   emmersion:
-    base_url: http://127.0.0.1:$(cat "$T/port")/emmersion/2020q3
+    base_url: $SB_URL_main/emmersion/2020q3
     rate_limits: [{requests: 100000, per_seconds: 1}]
     accounts:
       - name: demo
