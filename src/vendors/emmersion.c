@@ -221,17 +221,12 @@ static int parse_user(void *arg, const char *key, size_t index, const char *json
     (void)key;
     (void)index;
     json_object *u = NULL;
-    struct ss_err perr = {0};
+    struct ss_candidate *c = NULL;
     struct rep_bytes rb = {NULL, NULL, 0, 0};
-    if (jx_parse(json, len, &u, &perr) != 0)
-        return fetch_quarantine_raw(b, "userScores", json, len, NULL, perr.msg, err);
+    int rc = fetch_open_element(b, "userScores", json, len, &u, &c, NULL, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     struct jx_fail f = {{0}, {0}};
-    int rc = 0;
-    struct ss_candidate *c = batch_add_candidate(b);
-    if (!c) {
-        rc = err_set(err, SS_ENOMEM, "out of memory");
-        goto out;
-    }
     json_object *reps = NULL;
     if (!json_object_is_type(u, json_type_object) ||
         user_fields(u, c, "givenName", "surname", "email", &f) ||
@@ -315,17 +310,12 @@ static int parse_assignment_elem(void *arg, const char *key, size_t index, const
     (void)index;
     pg->reports++;
     json_object *a = NULL;
-    struct ss_err perr = {0};
-    if (jx_parse(json, len, &a, &perr) != 0)
-        return fetch_quarantine_raw(b, "assignments", json, len, NULL, perr.msg, err);
+    struct ss_candidate *c = NULL;
+    struct ss_result *r = NULL;
+    int rc = fetch_open_element(b, "assignments", json, len, &a, &c, &r, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     struct jx_fail f = {{0}, {0}};
-    int rc = 0;
-    struct ss_candidate *c = batch_add_candidate(b);
-    struct ss_result *r = c ? batch_add_result(b) : NULL;
-    if (!r) {
-        rc = err_set(err, SS_ENOMEM, "out of memory");
-        goto out;
-    }
     if (!json_object_is_type(a, json_type_object) ||
         parse_assignment(a, json, len, c, r, &f) != 0) {
         if (!f.reason[0])

@@ -366,16 +366,12 @@ static int parse_candidate_elem(void *arg, const char *key, size_t index, const 
     (void)index;
     pg->records++;
     json_object *o = NULL;
-    struct ss_err perr = {0};
-    if (jx_parse(json, len, &o, &perr) != 0)
-        return fetch_quarantine_raw(b, pg->stream, json, len, NULL, perr.msg, err);
+    struct ss_candidate *c = NULL;
+    int rc = fetch_open_element(b, pg->stream, json, len, &o, &c, NULL, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     struct jx_fail f = {{0}, {0}};
-    int rc = 0, has_pt = 0;
-    struct ss_candidate *c = batch_add_candidate(b);
-    if (!c) {
-        rc = err_set(err, SS_ENOMEM, "out of memory");
-        goto out;
-    }
+    int has_pt = 0;
     if (!json_object_is_type(o, json_type_object) || candidate_fields(o, m, EF_ID, c, &f) != 0) {
         if (!f.reason[0])
             snprintf(f.reason, sizeof f.reason, "expected a candidate object");
@@ -438,17 +434,12 @@ static int parse_ct_elem(void *arg, const char *key, size_t index, const char *j
     (void)index;
     pg->records++;
     json_object *o = NULL;
-    struct ss_err perr = {0};
-    if (jx_parse(json, len, &o, &perr) != 0)
-        return fetch_quarantine_raw(b, "ct", json, len, NULL, perr.msg, err);
+    struct ss_candidate *c = NULL;
+    struct ss_result *r = NULL;
+    int rc = fetch_open_element(b, "ct", json, len, &o, &c, &r, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     struct jx_fail f = {{0}, {0}};
-    int rc = 0;
-    struct ss_candidate *c = batch_add_candidate(b);
-    struct ss_result *r = c ? batch_add_result(b) : NULL;
-    if (!r) {
-        rc = err_set(err, SS_ENOMEM, "out of memory");
-        goto out;
-    }
     if (!json_object_is_type(o, json_type_object) ||
         candidate_fields(o, m, EF_CT_CANDIDATE, c, &f) != 0 || parse_ct(o, m, r, &f) != 0) {
         if (!f.reason[0])

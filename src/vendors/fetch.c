@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/buf.h"
+#include "jsonx.h"
 #include "jstream.h"
 
 /* What the stream callbacks share for one page. */
@@ -237,4 +238,25 @@ int fetch_quarantine_raw(struct ss_batch *b, const char *parent, const char *jso
     char loc[256];
     fetch_raw_locator(parent, json, len, loc, sizeof loc);
     return fetch_quarantine_text(b, loc, json, len, field, reason, err);
+}
+
+int fetch_open_element(struct ss_batch *b, const char *parent, const char *json, size_t len,
+                       json_object **obj, struct ss_candidate **c, struct ss_result **r,
+                       struct ss_err *err)
+{
+    *obj = NULL;
+    struct ss_err perr = {0};
+    if (jx_parse(json, len, obj, &perr) != 0)
+        return fetch_quarantine_raw(b, parent, json, len, NULL, perr.msg, err) == 0 ? 1 : -1;
+    *c = batch_add_candidate(b);
+    if (r)
+        *r = *c ? batch_add_result(b) : NULL;
+    if (!*c || (r && !*r)) {
+        if (*c)
+            batch_drop_last_candidate(b);
+        json_object_put(*obj);
+        *obj = NULL;
+        return err_set(err, SS_ENOMEM, "out of memory");
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@
 #ifndef SS_FETCH_H
 #define SS_FETCH_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include "pager.h"
 #include "vendor.h"
@@ -79,6 +80,16 @@ int fetch_quarantine_text(struct ss_batch *b, const char *key, const char *json,
  * even JSON, not an object, or has no usable id. */
 int fetch_quarantine_raw(struct ss_batch *b, const char *parent, const char *json, size_t len,
                          const char *field, const char *reason, struct ss_err *err) SS_MUSTCHECK;
+
+/* The opening of an element callback that makes a candidate (and, when r
+ * is not NULL, a result) from one element: parses json; an element that is
+ * not JSON is quarantined whole under fetch_raw_locator(parent, ...).
+ * Returns 0 with *obj (the caller's to json_object_put()) and fresh batch
+ * entries; 1 when the element was quarantined (the callback returns 0);
+ * -1 with err (out of memory, or the quarantine failed; nothing to free). */
+int fetch_open_element(struct ss_batch *b, const char *parent, const char *json, size_t len,
+                       json_object **obj, struct ss_candidate **c, struct ss_result **r,
+                       struct ss_err *err) SS_MUSTCHECK;
 
 /* The same parse path over a whole body in memory (unit tests, fuzzing,
  * fixtures): records into b (no parts), *records = elements seen. -1 when
