@@ -167,6 +167,7 @@ static int run_stream(struct account_run *ar, const struct vendor_stream *vs, st
         .batch_rows = ar->batch_rows,
         .http = ar->http,
         .dry_run = rq->dry_run,
+        .no_status_line = rq->jobs > 1,
         .window_requests = window_requests,
         .window_seconds = window_seconds,
     };

@@ -168,6 +168,12 @@ static int load_parts(struct sink *s, const struct ss_batch *b, const char *curs
 
 static void draw_status(struct sink *s, int64_t now);
 
+/* The live line, or log lines (off a terminal, JSON logs, --jobs). */
+static int status_line(const struct sink *s)
+{
+    return !s->o.no_status_line && log_status_enabled();
+}
+
 int sink_emit(struct sink *s, struct ss_batch *b, const char *cursor, struct ss_err *err)
 {
     int rc = -1;
@@ -205,7 +211,7 @@ int sink_emit(struct sink *s, struct ss_batch *b, const char *cursor, struct ss_
     if (rc == 0)
         note_requests(s);
     /* Between pages too: a window of thousands of records loads in parts. */
-    if (rc == 0 && t1 - s->drawn_us >= STATUS_EVERY_US && log_status_enabled())
+    if (rc == 0 && t1 - s->drawn_us >= STATUS_EVERY_US && status_line(s))
         draw_status(s, t1);
 out:
     batch_reset(b);
@@ -304,7 +310,7 @@ void sink_progress(struct sink *s, const char *what, long records, double fracti
 {
     s->fraction = fraction_done;
     snprintf(s->what, sizeof s->what, "%s", what ? what : "");
-    if (log_status_enabled()) {
+    if (status_line(s)) {
         draw_status(s, clock_system()->now_us(NULL));
         return;
     }

@@ -48,6 +48,9 @@ struct sink_opts {
      * window, window_requests per window_seconds (0 = no limit). */
     long window_requests;
     double window_seconds;
+    /* Log lines only, never the live line: several streams run at once
+     * (sync --jobs) and one terminal line cannot show them all. */
+    int no_status_line;
 };
 
 struct sink_counts {

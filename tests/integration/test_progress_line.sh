@@ -5,7 +5,8 @@
 # 20-minute window and an ETA, and none of the per-window lines; the
 # warnings logged meanwhile still print whole, above it. With stderr in a
 # file: no '\r', the per-window lines as before. With log.format json, even
-# on a terminal, every stderr line is one JSON object.
+# on a terminal, every stderr line is one JSON object. Under sync --jobs,
+# log lines and no live line.
 source "$(dirname "$0")/lib.sh"
 command -v script >/dev/null || fail "util-linux script is needed"
 new_db
@@ -100,3 +101,14 @@ SQL
 ! grep -aq "${ESC}" "$T/json.out" || fail "escape sequences with JSON logs"
 grep -aq '"msg":"2019-' "$T/json.lines" || fail "no per-window JSON lines"
 pass "json on a terminal: $lines lines, all JSON objects"
+
+# 4. sync --jobs on a terminal: several streams at once, so log lines, no
+# live line (one terminal line cannot show them all).
+write_config text
+q "DELETE FROM checkpoints" >/dev/null
+script -qec "stty cols 500 2>/dev/null; '$SS_BIN' --config '$CFG' sync --jobs 2" /dev/null \
+  >"$T/jobs.out" </dev/null || { cat "$T/jobs.out"; fail "sync --jobs 2 on a terminal exited $?"; }
+! grep -aq "${ESC}\[K" "$T/jobs.out" || fail "a live line under --jobs: $(head -c 400 "$T/jobs.out" | cat -A)"
+w=$(grep -acE 'emmersion/demo scores: [0-9-]+ \.\. [0-9-]+: [0-9]+ records; ' "$T/jobs.out" || true)
+[ "$w" -ge 1 ] || fail "no per-window lines under --jobs: $(head -5 "$T/jobs.out")"
+pass "--jobs on a terminal: $w per-window lines, no live line"
