@@ -26,11 +26,7 @@
 #include "vendors/emmersion.h"
 #include "vendors/vendor.h"
 
-static const char *source_dir(void)
-{
-    const char *d = getenv("SS_SOURCE_DIR");
-    return d && *d ? d : SS_SOURCE_DIR;
-}
+#include "fixture_testlib.h"
 
 static size_t count_vendors(void)
 {
@@ -152,24 +148,6 @@ static void test_registry(void **state)
     assert_null(cfg_vendor_schemas[n]);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static int same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -245,7 +223,7 @@ static int has_suffix(const char *s, const char *suffix)
 static void test_fixtures(void **state)
 {
     (void)state;
-    char dir[1024], path[2048], stream[128];
+    char dir[1024], path[512], stream[128];
     for (size_t i = 0; vendor_registry[i]; i++) {
         const struct vendor_ops *v = vendor_registry[i];
         size_t n_streams = 0;
@@ -266,7 +244,7 @@ static void test_fixtures(void **state)
             if (!s)
                 fail_msg("%s/%s: vendor %s has no stream \"%s\"", dir, e->d_name, v->name, stream);
             seen[s - v->streams]++;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            snprintf(path, sizeof path, "tests/vendors/%s/%s", v->name, e->d_name);
             check_fixture(v, stream, path);
         }
         closedir(d);
