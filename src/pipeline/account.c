@@ -6,20 +6,28 @@
 
 #include "../core/clock.h"
 
+struct rate_limiter *account_limiter(const struct cfg_account *a)
+{
+    struct rl_window w[CFG_MAX_WINDOWS];
+    for (int i = 0; i < a->n_rate; i++) {
+        w[i].limit = (uint32_t)a->rate[i].requests;
+        w[i].period_us = (int64_t)(a->rate[i].per_seconds * 1e6);
+    }
+    return rl_new(w, (size_t)a->n_rate, (int64_t)a->rate_margin_ms * 1000);
+}
+
 int account_io_open(struct account_io *io, struct db *db, const struct vendor_ops *v,
                     const struct cfg_account *a, int64_t account_id, struct ss_err *err)
 {
     memset(io, 0, sizeof *io);
     snprintf(io->prefix, sizeof io->prefix, "%s/%s", v->name, a->name);
-    struct rl_window w[CFG_MAX_WINDOWS];
     struct ledger_window lw[CFG_MAX_WINDOWS];
     for (int i = 0; i < a->n_rate; i++) {
-        w[i].limit = (uint32_t)a->rate[i].requests;
-        w[i].period_us = lw[i].period_us = (int64_t)(a->rate[i].per_seconds * 1e6);
+        lw[i].period_us = (int64_t)(a->rate[i].per_seconds * 1e6);
         lw[i].limit = a->rate[i].requests;
     }
     const int64_t margin_us = (int64_t)a->rate_margin_ms * 1000;
-    io->rl = rl_new(w, (size_t)a->n_rate, margin_us);
+    io->rl = account_limiter(a);
     if (!io->rl)
         return err_set(err, SS_ECONFIG, "invalid rate_limits");
     if (db && a->n_rate > 0) {

@@ -27,6 +27,10 @@ struct account_io {
     char prefix[160]; /* "vendor/account", for log lines and errors */
 };
 
+/* A limiter with the account's rate windows and margin (rl_free());
+ * NULL when they are invalid. */
+struct rate_limiter *account_limiter(const struct cfg_account *a);
+
 /* account_id is the account's vendor_accounts id (the ledger counts by it).
  * db NULL: no ledger, this process's limiter only (`check` when the
  * database is unreachable). Errors carry no prefix; the caller adds

@@ -10,9 +10,7 @@
 
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "../core/timeparse.h"
 #include "../load/documents.h"
-#include "../load/ledger.h"
 #include "../load/runs.h"
 #include "../vendors/vendor.h"
 #include "account.h"

@@ -222,13 +222,8 @@ int64_t plan_duration(const struct cfg_account *a, const struct plan_sent *sent,
         memset(held, 0, CFG_MAX_WINDOWS * sizeof *held);
     if (a->n_rate <= 0)
         return 0;
-    struct rl_window w[CFG_MAX_WINDOWS];
-    for (int i = 0; i < a->n_rate; i++) {
-        w[i].limit = (uint32_t)a->rate[i].requests;
-        w[i].period_us = (int64_t)(a->rate[i].per_seconds * 1e6);
-    }
-    int64_t margin = (int64_t)a->rate_margin_ms * 1000;
-    struct rate_limiter *rl = rl_new(w, (size_t)a->n_rate, margin);
+    const int64_t margin = (int64_t)a->rate_margin_ms * 1000;
+    struct rate_limiter *rl = account_limiter(a);
     if (!rl)
         return -1;
     /* A virtual clock far from zero, so earlier sends keep positive times. */
@@ -236,8 +231,9 @@ int64_t plan_duration(const struct cfg_account *a, const struct plan_sent *sent,
     replay(rl, a, sent, n, now);
     if (held)
         for (int i = 0; i < a->n_rate; i++) {
-            long h = (long)rl_count_recent(rl, now, w[i].period_us + margin);
-            held[i] = h < (long)w[i].limit ? h : (long)w[i].limit;
+            long h =
+                (long)rl_count_recent(rl, now, (int64_t)(a->rate[i].per_seconds * 1e6) + margin);
+            held[i] = h < a->rate[i].requests ? h : a->rate[i].requests;
         }
     int64_t t = now;
     for (long i = 0; i < requests; i++) {
