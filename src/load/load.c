@@ -513,6 +513,19 @@ fail:
 
 /* ---- small queries ----------------------------------------------------- */
 
+void load_counts_add(struct load_counts *t, const struct load_counts *c)
+{
+    t->cand_inserted += c->cand_inserted;
+    t->cand_updated += c->cand_updated;
+    t->cand_unchanged += c->cand_unchanged;
+    t->res_inserted += c->res_inserted;
+    t->res_updated += c->res_updated;
+    t->res_unchanged += c->res_unchanged;
+    t->quarantined += c->quarantined;
+    t->groups_changed += c->groups_changed;
+    t->duplicates += c->duplicates;
+}
+
 static void fmt_i64(char *out, size_t n, int64_t v)
 {
     snprintf(out, n, "%" PRId64, v);
@@ -1922,12 +1935,7 @@ static int try_rows(struct loader *l, const struct rows *rw, int *dirty, struct 
         if (db_cmd(l->db, "RELEASE SAVEPOINT ss_rows", err) != 0)
             return -1;
         *dirty = 1;
-        c->cand_inserted += part.cand_inserted;
-        c->cand_updated += part.cand_updated;
-        c->cand_unchanged += part.cand_unchanged;
-        c->res_inserted += part.res_inserted;
-        c->res_updated += part.res_updated;
-        c->res_unchanged += part.res_unchanged;
+        load_counts_add(c, &part);
         return 0;
     }
     if (!data_refused(l, err))

@@ -23,6 +23,9 @@ struct load_counts {
     long duplicates;
 };
 
+/* Adds every count of c to *t. */
+void load_counts_add(struct load_counts *t, const struct load_counts *c);
+
 struct run_stats {
     struct load_counts counts;
     long requests, retries, status_429, errors;

@@ -89,17 +89,6 @@ static int document_cb(void *docs, const struct vendor_document *d, struct ss_er
     return load_document_put(t->ld, t->account_id, &ld, &written, err);
 }
 
-static void add_counts(struct load_counts *t, const struct load_counts *c)
-{
-    t->cand_inserted += c->cand_inserted;
-    t->cand_updated += c->cand_updated;
-    t->cand_unchanged += c->cand_unchanged;
-    t->res_inserted += c->res_inserted;
-    t->res_updated += c->res_updated;
-    t->res_unchanged += c->res_unchanged;
-    t->quarantined += c->quarantined;
-}
-
 static int run_stream(struct account_run *ar, const struct vendor_stream *vs, struct ss_err *err)
 {
     const struct sync_request *rq = ar->rq;
@@ -253,7 +242,7 @@ finish:;
               c->cand_updated, c->quarantined);
 
     struct run_stats *t = &ar->sum->total;
-    add_counts(&t->counts, c);
+    load_counts_add(&t->counts, c);
     t->requests += st.requests;
     t->retries += st.retries;
     t->status_429 += st.status_429;
@@ -423,7 +412,7 @@ static size_t run_pool(struct pool *p, int jobs)
 
 static void add_stats(struct run_stats *t, const struct run_stats *s)
 {
-    add_counts(&t->counts, &s->counts);
+    load_counts_add(&t->counts, &s->counts);
     t->requests += s->requests;
     t->retries += s->retries;
     t->status_429 += s->status_429;
