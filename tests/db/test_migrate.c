@@ -151,94 +151,6 @@ static void test_project_schema(void **state)
     PQclear(r);
 }
 
-/* The SQLSTATE of running sql on conn (NULL and "" for success). */
-static void expect_state(PGconn *conn, const char *sql, const char *state)
-{
-    PGresult *r = PQexec(conn, sql);
-    const char *got = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    if (!state) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    } else if (!got || strcmp(got, state) != 0) {
-        fail_msg("%s: wanted SQLSTATE %s, got %s (%s)", sql, state, got ? got : "success",
-                 PQresultErrorMessage(r));
-    }
-    PQclear(r);
-}
-
-/* sql/011 checks per statement what the two foreign keys checked per row:
- * every guarantee, for any writer, with the same SQLSTATE. */
-static void test_referential_checks(void **state)
-{
-    struct dbt *t = *state;
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s/sql", dbt_source_dir());
-    struct ss_err err = {0};
-    int applied = 0;
-    if (migrate_run(t->db, dir, &applied, &err) != 0)
-        fail_msg("%s", err.msg);
-    PGconn *c = db_conn(t->db);
-    expect_state(c,
-                 "INSERT INTO vendor_accounts (id, vendor, account) VALUES (1, 'v', 'a'), "
-                 "(2, 'v', 'b');"
-                 "INSERT INTO candidates (id, account_id, vendor_key) VALUES (1, 1, 'c1'), "
-                 "(2, 2, 'c2')",
-                 NULL);
-    /* A candidate of another account, or none at all, is refused. */
-    expect_state(c,
-                 "INSERT INTO results (id, account_id, candidate_id, vendor_key, stream, status, "
-                 "raw) VALUES (1, 1, 1, 'r1', 's', 'completed', '{}'), "
-                 "(2, 1, 2, 'r2', 's', 'completed', '{}')",
-                 "23503");
-    expect_state(c,
-                 "INSERT INTO results (id, account_id, candidate_id, vendor_key, stream, status, "
-                 "raw) VALUES (3, 1, 7, 'r3', 's', 'completed', '{}')",
-                 "23503");
-    expect_state(c,
-                 "INSERT INTO results (id, account_id, candidate_id, vendor_key, stream, status, "
-                 "raw) VALUES (1, 1, 1, 'r1', 's', 'completed', '{}'), "
-                 "(2, 2, 2, 'r2', 's', 'completed', '{}')",
-                 NULL);
-    expect_state(c, "UPDATE results SET candidate_id = 2 WHERE id = 1", "23503");
-    expect_state(c, "UPDATE results SET id = 5 WHERE id = 1", "23503");
-    /* Sub-scores name an existing result. */
-    expect_state(c, "INSERT INTO result_subscores (result_id, name) VALUES (9, 'x')", "23503");
-    expect_state(c,
-                 "INSERT INTO result_subscores (result_id, name) VALUES (1, 'reading'), "
-                 "(1, 'grammar'), (2, 'reading')",
-                 NULL);
-    expect_state(c, "UPDATE result_subscores SET result_id = 9 WHERE result_id = 2", "23503");
-    /* A named candidate stays, and keys do not move. */
-    expect_state(c, "DELETE FROM candidates WHERE id = 1", "23503");
-    expect_state(c, "UPDATE candidates SET id = 9 WHERE id = 1", "23503");
-    expect_state(c, "UPDATE candidates SET account_id = 2 WHERE id = 1", "23503");
-    expect_state(c, "UPDATE candidates SET email = 'x@y' WHERE id = 1", NULL);
-
-    /* The check locks the candidates it found, as the foreign key did: a
-     * concurrent delete waits for the inserting transaction. */
-    PGconn *other = PQconnectdb(t->conninfo);
-    assert_int_equal(PQstatus(other), CONNECTION_OK);
-    expect_state(c, "INSERT INTO candidates (id, account_id, vendor_key) VALUES (3, 1, 'c3')",
-                 NULL);
-    expect_state(c,
-                 "BEGIN; INSERT INTO results (id, account_id, candidate_id, vendor_key, stream, "
-                 "status, raw) VALUES (4, 1, 3, 'r4', 's', 'completed', '{}')",
-                 NULL);
-    expect_state(other, "SET lock_timeout = '300ms'", NULL);
-    expect_state(other, "DELETE FROM candidates WHERE id = 3", "55P03"); /* lock_not_available */
-    expect_state(c, "COMMIT", NULL);
-    expect_state(other, "DELETE FROM candidates WHERE id = 3", "23503");
-    PQfinish(other);
-
-    /* Deleting results deletes their sub-scores; TRUNCATE empties them. */
-    expect_state(c, "DELETE FROM results WHERE id = 1", NULL);
-    assert_int_equal(dbt_long(t->db, "SELECT count(*) FROM result_subscores"), 1);
-    expect_state(c, "DELETE FROM candidates WHERE id = 1", NULL); /* no result names it now */
-    expect_state(c, "TRUNCATE results", NULL);
-    assert_int_equal(dbt_long(t->db, "SELECT count(*) FROM result_subscores"), 0);
-    expect_state(c, "DELETE FROM candidates WHERE id = 3", NULL);
-}
-
 static void test_edited_migration_refused(void **state)
 {
     struct dbt *t = *state;
@@ -385,7 +297,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_applies_in_order_with_checksums, dbt_setup,
                                         dbt_teardown),
         cmocka_unit_test_setup_teardown(test_project_schema, dbt_setup, dbt_teardown),
-        cmocka_unit_test_setup_teardown(test_referential_checks, dbt_setup, dbt_teardown),
         cmocka_unit_test_setup_teardown(test_edited_migration_refused, dbt_setup, dbt_teardown),
         cmocka_unit_test_setup_teardown(test_failing_migration_rolls_back, dbt_setup, dbt_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_runs_apply_once, dbt_setup, dbt_teardown),
