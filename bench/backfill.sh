@@ -6,6 +6,13 @@
 #   3. the same backfill again (every row unchanged; prints how many result rows it
 #      rewrote, which must be 0)
 # Prints rows/s for each, the ratios, and scoresync's peak RSS (flat memory).
+# Then two more yardsticks from the rows scoresync stored, same server:
+#   4. psql \copy of the stored raw JSON alone into a one-column jsonb table
+#      (the sandbox's records are ~1.6 KB, the yardstick's ~0.7 KB)
+#   5. psql \copy of the stored candidates, results and sub-scores straight
+#      into a freshly migrated database: the schema's own cost (indexes,
+#      checks, TOAST) with no staging, key probes or change detection, a
+#      lower bound for any loader that keeps this schema.
 #   bench/backfill.sh [REPORTS]     default 200000
 n=${1:-200000}
 BENCH_PG_PORT=54378
@@ -62,7 +69,40 @@ rss2=$(cat "$T/rss")
 rewritten=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results r JOIN bench_xmin b USING (id)
   WHERE r.xmin::text <> b.x")
 rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
+
+# 4 and 5: the stored rows, loaded again by psql alone.
+timed() { # rows/s of psql $1 running $2, for $3 rows
+  local s e
+  s=$(date +%s.%N)
+  psql "$1" -qc "$2"
+  e=$(date +%s.%N)
+  awk -v n="$3" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+for t in vendor_accounts candidates results result_subscores; do
+  psql "$DATABASE_URL" -qc "\\copy $t TO '$T/$t.tsv'"
+done
+psql "$DATABASE_URL" -qc "\\copy (SELECT raw FROM results) TO '$T/raw.tsv'"
+psql "$DATABASE_URL" -qc "CREATE TABLE raw_bench (raw jsonb)"
+raw_rate=$(timed "$DATABASE_URL" "\\copy raw_bench FROM '$T/raw.tsv'" "$rows")
+psql "$DATABASE_URL" -qc "CREATE DATABASE floor_bench"
+FLOOR_URL=${DATABASE_URL/\/scoresync\?//floor_bench?}
+DATABASE_URL=$FLOOR_URL "$bin" -q --config "$T/c.yaml" migrate
+psql "$FLOOR_URL" -qc "\\copy vendor_accounts FROM '$T/vendor_accounts.tsv'"
+# In parts of 2,000 rows, as scoresync loads (one statement of every row
+# would spill the per-statement checks' transition tables to disk).
+for t in candidates results result_subscores; do
+  split -l 2000 -d -a 4 "$T/$t.tsv" "$T/part.$t."
+  for f in "$T"/part.$t.*; do echo "\\copy $t FROM '$f'"; done
+done >"$T/floor.sql"
+s=$(date +%s.%N)
+psql "$FLOOR_URL" -q -v ON_ERROR_STOP=1 -f "$T/floor.sql"
+e=$(date +%s.%N)
+floor_rate=$(awk -v n="$rows" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }')
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 echo "reports served: $n (completed: $loaded); result rows loaded: $rows"
 echo "psql \\copy yardstick:         $copy_rate rows/s"
 echo "scoresync backfill (new):      $first rows/s  = $(awk -v a="$first" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss1} KiB"
 echo "scoresync backfill (unchanged): $second rows/s = $(awk -v a="$second" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss2} KiB; rows rewritten: ${rewritten}"
+echo "psql \\copy of the stored raw JSON alone (jsonb): $raw_rate rows/s = $(ratio "$raw_rate" "$copy_rate") x copy"
+echo "psql \\copy of the stored rows into the real tables (lower bound of any loader): $floor_rate rows/s = $(ratio "$floor_rate" "$copy_rate") x copy; scoresync new = $(ratio "$first" "$floor_rate") x, unchanged = $(ratio "$second" "$floor_rate") x of it"
