@@ -27,4 +27,9 @@ void buf_free(struct buf *b);
 /* Hands ownership of data to the caller (free() it); leaves b empty. */
 char *buf_steal(struct buf *b);
 
+/* Grows the malloc'd array *arr (n elements in use, *cap allocated, each
+ * `size` bytes) so one more fits, doubling from 16; the caller owns *arr.
+ * -1 on out of memory (then *arr and *cap are unchanged). */
+int arr_grow(void **arr, size_t n, size_t *cap, size_t size) SS_MUSTCHECK;
+
 #endif

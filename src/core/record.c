@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "timeparse.h"
 
 char *ss_strdup(const char *s)
@@ -19,25 +20,9 @@ void batch_init(struct ss_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Grows an array of `size`-byte elements so one more fits. */
-static int grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    if (ncap > SIZE_MAX / size)
-        return -1;
-    void *p = realloc(*arr, ncap * size);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 struct ss_candidate *batch_add_candidate(struct ss_batch *b)
 {
-    if (grow((void **)&b->cand, b->n_cand, &b->cap_cand, sizeof *b->cand) != 0)
+    if (arr_grow((void **)&b->cand, b->n_cand, &b->cap_cand, sizeof *b->cand) != 0)
         return NULL;
     struct ss_candidate *c = &b->cand[b->n_cand++];
     memset(c, 0, sizeof *c);
@@ -46,7 +31,7 @@ struct ss_candidate *batch_add_candidate(struct ss_batch *b)
 
 struct ss_assessment *batch_add_assessment(struct ss_batch *b)
 {
-    if (grow((void **)&b->assess, b->n_assess, &b->cap_assess, sizeof *b->assess) != 0)
+    if (arr_grow((void **)&b->assess, b->n_assess, &b->cap_assess, sizeof *b->assess) != 0)
         return NULL;
     struct ss_assessment *a = &b->assess[b->n_assess++];
     memset(a, 0, sizeof *a);
@@ -55,7 +40,7 @@ struct ss_assessment *batch_add_assessment(struct ss_batch *b)
 
 struct ss_group *batch_add_group(struct ss_batch *b)
 {
-    if (grow((void **)&b->groups, b->n_groups, &b->cap_groups, sizeof *b->groups) != 0)
+    if (arr_grow((void **)&b->groups, b->n_groups, &b->cap_groups, sizeof *b->groups) != 0)
         return NULL;
     struct ss_group *g = &b->groups[b->n_groups++];
     memset(g, 0, sizeof *g);
@@ -95,7 +80,7 @@ static void band_init(struct ss_band *bd)
 
 struct ss_result *batch_add_result(struct ss_batch *b)
 {
-    if (grow((void **)&b->res, b->n_res, &b->cap_res, sizeof *b->res) != 0)
+    if (arr_grow((void **)&b->res, b->n_res, &b->cap_res, sizeof *b->res) != 0)
         return NULL;
     struct ss_result *r = &b->res[b->n_res++];
     result_init(r);
@@ -118,7 +103,7 @@ void result_init(struct ss_result *r)
 int batch_add_quarantine(struct ss_batch *b, const char *key, const char *field, const char *reason,
                          const char *raw, struct ss_err *err)
 {
-    if (grow((void **)&b->quar, b->n_quar, &b->cap_quar, sizeof *b->quar) != 0)
+    if (arr_grow((void **)&b->quar, b->n_quar, &b->cap_quar, sizeof *b->quar) != 0)
         return err_set(err, SS_ENOMEM, "out of memory adding a quarantine record");
     struct ss_quarantine q = {ss_strdup(key), ss_strdup(field), ss_strdup(reason), ss_strdup(raw)};
     if ((key && !q.record_key) || (field && !q.field) || (reason && !q.reason) || (raw && !q.raw)) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/buf.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/timeparse.h"
@@ -56,14 +57,8 @@ int plan_model_add(struct plan_model *m, int64_t from, int64_t to, double record
 {
     if (to <= from || !(records > 0))
         return 0;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        struct plan_piece *p = realloc(m->p, cap * sizeof *p);
-        if (!p)
-            return -1;
-        m->p = p;
-        m->cap = cap;
-    }
+    if (arr_grow((void **)&m->p, m->n, &m->cap, sizeof *m->p) != 0)
+        return -1;
     m->p[m->n++] = (struct plan_piece){from, to, records, bytes_per_record};
     return 0;
 }
@@ -355,14 +350,8 @@ static int tally_emit(void *sink, struct ss_batch *b, const char *cursor, struct
         int64_t at = t->column ? result_time(&b->res[i], t->column) : TS_NULL;
         if (at == TS_NULL)
             continue;
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 1024;
-            int64_t *p = realloc(t->times, cap * sizeof *p);
-            if (!p)
-                return err_set(err, SS_ENOMEM, "out of memory");
-            t->times = p;
-            t->cap = cap;
-        }
+        if (arr_grow((void **)&t->times, t->n, &t->cap, sizeof *t->times) != 0)
+            return err_set(err, SS_ENOMEM, "out of memory");
         t->times[t->n++] = at;
     }
     batch_reset(b);

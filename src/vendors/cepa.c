@@ -486,14 +486,8 @@ static int docs_add(struct doc_list *l, const char *key, const char *email, cons
 {
     if (!raw)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        struct doc_want *p = realloc(l->w, cap * sizeof *p);
-        if (!p)
-            return err_set(err, SS_ENOMEM, "out of memory");
-        l->w = p;
-        l->cap = cap;
-    }
+    if (arr_grow((void **)&l->w, l->n, &l->cap, sizeof *l->w) != 0)
+        return err_set(err, SS_ENOMEM, "out of memory");
     struct doc_want *w = &l->w[l->n];
     memset(w, 0, sizeof *w);
     if (sign_sha256(raw, strlen(raw), w->src, err) != 0)
@@ -518,14 +512,8 @@ static int docs_add(struct doc_list *l, const char *key, const char *email, cons
 /* Adds a copy of w (its owner and kind; enough for cepa_run.refused). */
 static int docs_add_copy(struct doc_list *l, const struct doc_want *w, struct ss_err *err)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        struct doc_want *p = realloc(l->w, cap * sizeof *p);
-        if (!p)
-            return err_set(err, SS_ENOMEM, "out of memory");
-        l->w = p;
-        l->cap = cap;
-    }
+    if (arr_grow((void **)&l->w, l->n, &l->cap, sizeof *l->w) != 0)
+        return err_set(err, SS_ENOMEM, "out of memory");
     struct doc_want *c = &l->w[l->n];
     memset(c, 0, sizeof *c);
     c->group = w->group;

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/buf.h"
 #include "../core/jsonw.h"
 #include "../core/timeparse.h"
 #include "../http/sign.h"
@@ -304,14 +305,8 @@ void tl_follows_free(struct tl_follows *fs)
 
 static struct tl_follow *follow_add(struct tl_follows *fs, const char *id, const char *expires)
 {
-    if (fs->n == fs->cap) {
-        size_t cap = fs->cap ? fs->cap * 2 : 16;
-        struct tl_follow *f = realloc(fs->f, cap * sizeof *f);
-        if (!f)
-            return NULL;
-        fs->f = f;
-        fs->cap = cap;
-    }
+    if (arr_grow((void **)&fs->f, fs->n, &fs->cap, sizeof *fs->f) != 0)
+        return NULL;
     struct tl_follow *f = &fs->f[fs->n++];
     memset(f, 0, sizeof *f);
     snprintf(f->id, sizeof f->id, "%s", id);
@@ -628,15 +623,10 @@ static int parse_test_elem(void *arg, const char *key, size_t index, const char 
     a->raw_json = jx_dump(o); /* Arabic name, duration, languages, pass_percentage */
     struct tl_run *run = pg->run;
     if (run) {
-        if (run->n_tests == run->cap_tests) {
-            size_t cap = run->cap_tests ? run->cap_tests * 2 : 32;
-            struct tl_test *t = realloc(run->tests, cap * sizeof *t);
-            if (!t) {
-                rc = err_set(err, SS_ENOMEM, "out of memory");
-                goto out;
-            }
-            run->tests = t;
-            run->cap_tests = cap;
+        if (arr_grow((void **)&run->tests, run->n_tests, &run->cap_tests, sizeof *run->tests) !=
+            0) {
+            rc = err_set(err, SS_ENOMEM, "out of memory");
+            goto out;
         }
         struct tl_test *t = &run->tests[run->n_tests++];
         snprintf(t->id, sizeof t->id, "%s", id);
@@ -661,15 +651,9 @@ static int parse_list_elem(void *arg, const char *key, size_t index, const char 
         return opened < 0 ? -1 : 0;
     int rc = 0;
     struct tl_run *run = pg->run;
-    if (run->n_act == run->cap_act) {
-        size_t cap = run->cap_act ? run->cap_act * 2 : 64;
-        struct tl_active *a = realloc(run->act, cap * sizeof *a);
-        if (!a) {
-            rc = err_set(err, SS_ENOMEM, "out of memory");
-            goto out;
-        }
-        run->act = a;
-        run->cap_act = cap;
+    if (arr_grow((void **)&run->act, run->n_act, &run->cap_act, sizeof *run->act) != 0) {
+        rc = err_set(err, SS_ENOMEM, "out of memory");
+        goto out;
     }
     struct tl_active *a = &run->act[run->n_act++];
     memset(a, 0, sizeof *a);
