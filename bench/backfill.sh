@@ -19,21 +19,18 @@ BENCH_PG_PORT=54378
 source "$(dirname "$0")/lib.sh"
 bench_sandbox main --reports "$n" --no-limits
 url=$SB_URL_main
-cat >"$T/c.yaml" <<YAML
-database:
-  url: \${DATABASE_URL}
-vendors:
-  emmersion:
-    base_url: $url/emmersion/2020q3
-    rate_limits: [{requests: 100000, per_seconds: 1}]
-    accounts:
-      - name: demo
-        api_key: \${K}
-        streams: [scores]
-        window: {initial_days: 30, max_days: 365, target_records: 5000}
-YAML
-export K=sandbox-demo
-"$bin" -q --config "$T/c.yaml" migrate
+bench_config "$url" "{initial_days: 30, max_days: 365, target_records: 5000}"
+
+rate() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.0f", n / (e - s) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+timed() { # rows/s for $1 rows loaded by: psql "${@:2}"
+  local n=$1 s e
+  shift
+  s=$(date +%s.%N)
+  psql "$@"
+  e=$(date +%s.%N)
+  rate "$n" "$s" "$e"
+}
 
 # Yardstick: the same number of rows of similar width through psql \copy.
 psql "$DATABASE_URL" -qc "CREATE TABLE copy_bench (id bigint, vendor_key text, status text,
@@ -44,10 +41,7 @@ psql "$DATABASE_URL" -Atc "COPY (SELECT g, md5(g::text), 'completed', (g % 100) 
     'status', 'Completed', 'score', 8.0, 'cefrSpeakingLevel', 'B2-C1',
     'proficiencyLevelDescription', repeat('x', 300), 'diagnosticInfo', jsonb_build_array(repeat('y', 200)))
   FROM generate_series(1, $n) g) TO STDOUT" >"$T/rows.tsv"
-s=$(date +%s.%N)
-psql "$DATABASE_URL" -qc "\\copy copy_bench FROM '$T/rows.tsv'"
-e=$(date +%s.%N)
-copy_rate=$(awk -v n="$n" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }')
+copy_rate=$(timed "$n" "$DATABASE_URL" -qc "\\copy copy_bench FROM '$T/rows.tsv'")
 
 # Rows per second of one backfill over everything the sandbox has.
 run() {
@@ -56,7 +50,7 @@ run() {
   /usr/bin/time -f "%M" -o "$T/rss" "$bin" -q --config "$T/c.yaml" backfill --vendor emmersion --since 2019-01-01
   e=$(date +%s.%N)
   rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
-  awk -v n="$rows" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }'
+  rate "$rows" "$s" "$e"
 }
 loaded=$(curl -s "$url/_sandbox/emmersion/expected?account=demo" | grep -o '"completed":[0-9]*' | cut -d: -f2)
 first=$(run)
@@ -71,38 +65,25 @@ rewritten=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results r JOIN bench
 rows=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM results")
 
 # 4 and 5: the stored rows, loaded again by psql alone.
-timed() { # rows/s of psql $1 running $2, for $3 rows
-  local s e
-  s=$(date +%s.%N)
-  psql "$1" -qc "$2"
-  e=$(date +%s.%N)
-  awk -v n="$3" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }'
-}
 for t in vendor_accounts candidates results result_subscores; do
   psql "$DATABASE_URL" -qc "\\copy $t TO '$T/$t.tsv'"
 done
 psql "$DATABASE_URL" -qc "\\copy (SELECT raw FROM results) TO '$T/raw.tsv'"
 psql "$DATABASE_URL" -qc "CREATE TABLE raw_bench (raw jsonb)"
-raw_rate=$(timed "$DATABASE_URL" "\\copy raw_bench FROM '$T/raw.tsv'" "$rows")
+raw_rate=$(timed "$rows" "$DATABASE_URL" -qc "\\copy raw_bench FROM '$T/raw.tsv'")
 psql "$DATABASE_URL" -qc "CREATE DATABASE floor_bench"
 FLOOR_URL=${DATABASE_URL/\/scoresync\?//floor_bench?}
 DATABASE_URL=$FLOOR_URL "$bin" -q --config "$T/c.yaml" migrate
 psql "$FLOOR_URL" -qc "\\copy vendor_accounts FROM '$T/vendor_accounts.tsv'"
-# In parts of 2,000 rows, as scoresync loads (one statement of every row
-# would spill the per-statement checks' transition tables to disk).
+# In parts of 2,000 rows, as scoresync loads.
 for t in candidates results result_subscores; do
   split -l 2000 -d -a 4 "$T/$t.tsv" "$T/part.$t."
   for f in "$T"/part.$t.*; do echo "\\copy $t FROM '$f'"; done
 done >"$T/floor.sql"
-s=$(date +%s.%N)
-psql "$FLOOR_URL" -q -v ON_ERROR_STOP=1 -f "$T/floor.sql"
-e=$(date +%s.%N)
-floor_rate=$(awk -v n="$rows" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }')
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+floor_rate=$(timed "$rows" "$FLOOR_URL" -q -v ON_ERROR_STOP=1 -f "$T/floor.sql")
 echo "reports served: $n (completed: $loaded); result rows loaded: $rows"
 echo "psql \\copy yardstick:         $copy_rate rows/s"
-echo "scoresync backfill (new):      $first rows/s  = $(awk -v a="$first" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss1} KiB"
-echo "scoresync backfill (unchanged): $second rows/s = $(awk -v a="$second" -v b="$copy_rate" 'BEGIN{printf "%.2f", a/b}') x copy; peak RSS ${rss2} KiB; rows rewritten: ${rewritten}"
+echo "scoresync backfill (new):      $first rows/s  = $(ratio "$first" "$copy_rate") x copy; peak RSS ${rss1} KiB"
+echo "scoresync backfill (unchanged): $second rows/s = $(ratio "$second" "$copy_rate") x copy; peak RSS ${rss2} KiB; rows rewritten: ${rewritten}"
 echo "psql \\copy of the stored raw JSON alone (jsonb): $raw_rate rows/s = $(ratio "$raw_rate" "$copy_rate") x copy"
 echo "psql \\copy of the stored rows into the real tables (lower bound of any loader): $floor_rate rows/s = $(ratio "$floor_rate" "$copy_rate") x copy; scoresync new = $(ratio "$first" "$floor_rate") x, unchanged = $(ratio "$second" "$floor_rate") x of it"

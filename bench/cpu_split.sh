@@ -9,20 +9,7 @@ n=${1:-100000}
 source "$(dirname "$0")/lib.sh"
 bench_sandbox main --reports "$n" --no-limits
 sb=$SB_PID_main
-cat >"$T/c.yaml" <<YAML
-database:
-  url: \${DATABASE_URL}
-vendors:
-  emmersion:
-    base_url: $SB_URL_main/emmersion/2020q3
-    rate_limits: [{requests: 100000, per_seconds: 1}]
-    accounts:
-      - name: demo
-        api_key: \${K}
-        streams: [scores]
-YAML
-export K=sandbox-demo
-"$bin" -q --config "$T/c.yaml" migrate
+bench_config "$SB_URL_main"
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 server() { # the postmaster and every process it started

@@ -4,6 +4,9 @@
 #   $T         a scratch directory, removed on exit
 #   $DATABASE_URL  the cluster (port $SS_PG_PORT, default BENCH_PG_PORT)
 # bench_sandbox NAME ARGS...   starts a sandbox; sets SB_URL_<NAME>
+# bench_config URL [WINDOW]    writes $T/c.yaml (the sandbox's Emmersion part at
+#                              URL, limits off, account demo, optional window
+#                              YAML), exports K and migrates the database
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/build.sh
@@ -32,4 +35,22 @@ bench_sandbox() {
   [ -s "$T/port.$name" ] || { echo "sandbox $name did not start" >&2; exit 1; }
   printf -v "SB_URL_$name" 'http://127.0.0.1:%s' "$(cat "$T/port.$name")"
   printf -v "SB_PID_$name" '%s' "$pid"
+}
+
+bench_config() {
+  cat >"$T/c.yaml" <<YAML
+database:
+  url: \${DATABASE_URL}
+vendors:
+  emmersion:
+    base_url: $1/emmersion/2020q3
+    rate_limits: [{requests: 100000, per_seconds: 1}]
+    accounts:
+      - name: demo
+        api_key: \${K}
+        streams: [scores]
+        window: ${2:-"{}"}
+YAML
+  export K=sandbox-demo
+  "$bin" -q --config "$T/c.yaml" migrate
 }
