@@ -316,10 +316,9 @@ int cmd_plan(int argc, char **argv, const struct cli_globals *g)
         }
         case 'S':
         case 'U':
-            if (ts_parse_cli(optarg, c == 'S' ? &rq.since : &rq.until, &err) != 0) {
-                log_error("--%s: %s", c == 'S' ? "since" : "until", err.msg);
+            if (cli_time_arg(c == 'S' ? "since" : "until", optarg,
+                             c == 'S' ? &rq.since : &rq.until) != 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'h':
             usage(stdout);

@@ -174,10 +174,9 @@ static int run(int argc, char **argv, const struct cli_globals *g, int backfill)
                 log_error("sync has no --since; use `scoresync backfill --since DATE`");
                 return EXIT_USAGE;
             }
-            if (ts_parse_cli(optarg, c == 'S' ? &rq.since : &rq.until, &err) != 0) {
-                log_error("--%s: %s", c == 'S' ? "since" : "until", err.msg);
+            if (cli_time_arg(c == 'S' ? "since" : "until", optarg,
+                             c == 'S' ? &rq.since : &rq.until) != 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'h':
             usage(stdout, backfill);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/timeparse.h"
 
 void cli_setup_logging(const struct cli_globals *g, const struct config *cfg)
 {
@@ -266,5 +267,15 @@ int cli_long_arg(const char *name, const char *s, long min, long max, long *out)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_time_arg(const char *name, const char *s, int64_t *out)
+{
+    struct ss_err err = {0};
+    if (ts_parse_cli(s, out, &err) != 0) {
+        log_error("--%s: %s", name, err.msg);
+        return -1;
+    }
     return 0;
 }

@@ -4,6 +4,7 @@
 #define SS_CLI_COMMON_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "../config/config.h"
 #include "../load/db.h"
@@ -33,6 +34,10 @@ volatile sig_atomic_t *cli_stop_on_signals(void);
 /* An option's whole-number value s in [min, max] into *out; else logs
  * "--name: expected a whole number from min to max" and returns -1. */
 int cli_long_arg(const char *name, const char *s, long min, long max, long *out);
+/* Parses the time option --name (ts_parse_cli: a date or an RFC 3339 time)
+ * into *out (microseconds since the epoch); on a bad value logs why and
+ * returns -1 (the caller exits with EXIT_USAGE). */
+int cli_time_arg(const char *name, const char *s, int64_t *out);
 
 /* Where migrations live: config's `migrations`, else ./sql; when that does
  * not exist, the installed PREFIX/share/scoresync/sql (cli_data_path). */
