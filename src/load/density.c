@@ -114,24 +114,6 @@ int density_covered(struct db *db, int64_t account_id, const char *stream, int64
     return 0;
 }
 
-int density_checkpoint(struct db *db, int64_t account_id, const char *key, char **cursor,
-                       struct ss_err *err)
-{
-    *cursor = NULL;
-    char id[24];
-    fmt_i64(id, sizeof id, account_id);
-    const char *params[] = {id, key};
-    PGresult *res = NULL;
-    if (db_exec(db, "SELECT cursor FROM checkpoints WHERE account_id = $1::bigint AND stream = $2",
-                2, params, PGRES_TUPLES_OK, &res, err) != 0)
-        return err_prefix(err, "reading checkpoint %s", key);
-    int rc = 0;
-    if (PQntuples(res) > 0 && !(*cursor = strdup(PQgetvalue(res, 0, 0))))
-        rc = err_set(err, SS_ENOMEM, "out of memory");
-    PQclear(res);
-    return rc;
-}
-
 int density_histogram(struct db *db, int64_t account_id, const char *stream, const char *column,
                       int64_t from, int64_t to, int64_t bucket_us, struct density_bucket **out,
                       size_t *n, struct ss_err *err)

@@ -37,10 +37,6 @@ struct density_span {
 int density_covered(struct db *db, int64_t account_id, const char *stream, int64_t sync_start,
                     struct density_span **out, size_t *n, struct ss_err *err) SS_MUSTCHECK;
 
-/* The cursor stored under checkpoint key `key`, or *cursor = NULL. */
-int density_checkpoint(struct db *db, int64_t account_id, const char *key, char **cursor,
-                       struct ss_err *err) SS_MUSTCHECK;
-
 /* Stored results of (account, stream) whose `column` lies in [from, to),
  * counted per bucket of bucket_us starting at from: buckets[i] is the count
  * of bucket index[i] ([from + index*bucket_us, ... + bucket_us)). Only

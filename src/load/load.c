@@ -561,7 +561,7 @@ int load_account(struct loader *l, const char *vendor, const char *account, int6
     return err_set(err, SS_EDB, "vendor account %s/%s: could not be created", vendor, account);
 }
 
-int load_checkpoint_get(struct loader *l, int64_t account_id, const char *stream, char **cursor,
+int load_checkpoint_get(struct db *db, int64_t account_id, const char *stream, char **cursor,
                         struct ss_err *err)
 {
     *cursor = NULL;
@@ -569,7 +569,7 @@ int load_checkpoint_get(struct loader *l, int64_t account_id, const char *stream
     fmt_i64(id, sizeof id, account_id);
     const char *params[] = {id, stream};
     PGresult *res = NULL;
-    if (db_exec(l->db, "SELECT cursor FROM checkpoints WHERE account_id = $1 AND stream = $2", 2,
+    if (db_exec(db, "SELECT cursor FROM checkpoints WHERE account_id = $1 AND stream = $2", 2,
                 params, PGRES_TUPLES_OK, &res, err) != 0)
         return err_prefix(err, "reading checkpoint of %s", stream);
     int rc = 0;

@@ -41,9 +41,10 @@ void loader_free(struct loader *l);
 int load_account(struct loader *l, const char *vendor, const char *account, int64_t *account_id,
                  struct ss_err *err) SS_MUSTCHECK;
 
-/* Stream checkpoint (an opaque cursor, vendor-defined text). *cursor is NULL
- * when none is stored. */
-int load_checkpoint_get(struct loader *l, int64_t account_id, const char *stream, char **cursor,
+/* Stream checkpoint (an opaque cursor, vendor-defined text) stored under
+ * checkpoint key `stream` (load_checkpoint_key() for a backfill's); *cursor
+ * is NULL when none is stored. On any connection (sync's loader, plan's). */
+int load_checkpoint_get(struct db *db, int64_t account_id, const char *stream, char **cursor,
                         struct ss_err *err) SS_MUSTCHECK;
 
 /* The loader's connection (runs.c queries through it). Borrowed. */

@@ -114,7 +114,7 @@ static int run_stream(struct account_run *ar, const struct vendor_stream *vs, st
              rq->dry_run ? "\"" : "");
     struct doc_target docs = {ar->ld, ar->account_id, rq->dry_run, 0};
 
-    if (load_checkpoint_get(ar->ld, ar->account_id, key, &cursor, err) != 0 ||
+    if (load_checkpoint_get(loader_db(ar->ld), ar->account_id, key, &cursor, err) != 0 ||
         load_run_begin(ar->ld, ar->account_id, vs->name, rq->dry_run ? "dry-run" : command, args,
                        &run_id, err) != 0)
         goto out;

@@ -709,7 +709,7 @@ static int plan_stream(struct db *db, int64_t account_id, const struct sampler *
 
     char key[200];
     load_checkpoint_key(ps->name, 1, rq->since, rq->until, key, sizeof key);
-    if (account_id && density_checkpoint(db, account_id, key, &cursor, err) != 0)
+    if (account_id && load_checkpoint_get(db, account_id, key, &cursor, err) != 0)
         goto out;
     if (cursor) {
         ps->resumes = 1;

@@ -935,18 +935,21 @@ static void test_accounts_and_checkpoints(void **state)
     assert_int_equal(load_account(x->l, "truenorth", "acme", &other, &err), 0);
     assert_true(other != x->acct);
     char *cursor = (char *)"sentinel";
-    assert_int_equal(load_checkpoint_get(x->l, x->acct, "emmersion.scores", &cursor, &err), 0);
+    assert_int_equal(
+        load_checkpoint_get(loader_db(x->l), x->acct, "emmersion.scores", &cursor, &err), 0);
     assert_null(cursor);
     struct ss_batch b;
     batch_init(&b);
     struct load_counts c;
     assert_int_equal(load(x, &b, "2020-01-01T00:00:00Z", &c, &err), 0); /* empty batch */
-    assert_int_equal(load_checkpoint_get(x->l, x->acct, "emmersion.scores", &cursor, &err), 0);
+    assert_int_equal(
+        load_checkpoint_get(loader_db(x->l), x->acct, "emmersion.scores", &cursor, &err), 0);
     assert_non_null(cursor);
     assert_string_equal(cursor, "2020-01-01T00:00:00Z");
     free(cursor);
     /* Checkpoints are per account. */
-    assert_int_equal(load_checkpoint_get(x->l, other, "emmersion.scores", &cursor, &err), 0);
+    assert_int_equal(load_checkpoint_get(loader_db(x->l), other, "emmersion.scores", &cursor, &err),
+                     0);
     assert_null(cursor);
     int64_t run = 0;
     assert_int_equal(load_run_begin(x->l, x->acct, "s", "bogus-mode", NULL, &run, &err), -1);
