@@ -124,9 +124,16 @@ static void sql_head(const char *sql, char *out, size_t outlen)
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
             ExecStatusType expect, PGresult **out, struct ss_err *err)
 {
+    return db_exec_bin(db, sql, nparams, params, NULL, NULL, expect, out, err);
+}
+
+int db_exec_bin(struct db *db, const char *sql, int nparams, const char *const *params,
+                const int *lengths, const int *formats, ExecStatusType expect, PGresult **out,
+                struct ss_err *err)
+{
     if (out)
         *out = NULL;
-    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, lengths, formats, 0);
     if (!res || PQresultStatus(res) != expect) {
         char head[80];
         sql_head(sql, head, sizeof head);

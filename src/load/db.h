@@ -27,6 +27,11 @@ PGconn *db_conn(struct db *db);
  * handed to the caller, else cleared. */
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
             ExecStatusType expect, PGresult **out, struct ss_err *err) SS_MUSTCHECK;
+/* db_exec() with binary parameters where formats[i] is 1 (lengths[i] bytes
+ * each): digests and documents of megabytes, which hex would double. */
+int db_exec_bin(struct db *db, const char *sql, int nparams, const char *const *params,
+                const int *lengths, const int *formats, ExecStatusType expect, PGresult **out,
+                struct ss_err *err) SS_MUSTCHECK;
 /* Shorthand for parameterless commands (BEGIN, COMMIT, ...). */
 int db_cmd(struct db *db, const char *sql, struct ss_err *err) SS_MUSTCHECK;
 /* ROLLBACK, ignoring errors (used on failure paths). */

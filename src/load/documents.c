@@ -1,6 +1,6 @@
 /* documents: result_documents rows (documents.h). Digests and content
- * travel as binary parameters: db_exec() sends text only, and a document
- * can be megabytes (hex would double it). */
+ * travel as binary parameters (db_exec_bin): a document can be megabytes
+ * (hex would double it). */
 #include "documents.h"
 
 #include <inttypes.h>
@@ -8,28 +8,6 @@
 #include <string.h>
 
 #include "db.h"
-
-/* Runs sql with params (formats: 0 text, 1 binary) and checks the status. */
-static int doc_exec(struct loader *l, const char *sql, int n, const char *const *values,
-                    const int *lengths, const int *formats, ExecStatusType expect, PGresult **out,
-                    struct ss_err *err)
-{
-    PGconn *conn = db_conn(loader_db(l));
-    PGresult *res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
-    if (!res)
-        return err_set(err, SS_EDB, "%s", PQerrorMessage(conn));
-    if (PQresultStatus(res) != expect) {
-        const char *m = PQresultErrorMessage(res);
-        err_set(err, SS_EDB, "%.*s", (int)strcspn(m, "\n"), m);
-        PQclear(res);
-        return -1;
-    }
-    if (out)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
-}
 
 int load_document_current(struct loader *l, int64_t account_id, const char *kind,
                           const char *owner_key, const unsigned char *source, int *current,
@@ -42,10 +20,10 @@ int load_document_current(struct loader *l, int64_t account_id, const char *kind
     const int formats[] = {0, 0, 0, 1};
     PGresult *res = NULL;
     *current = 0;
-    if (doc_exec(l,
-                 "SELECT 1 FROM result_documents WHERE account_id = $1::bigint AND kind = $2 "
-                 "AND owner_key = $3 AND source_sha256 = $4::bytea",
-                 4, values, lengths, formats, PGRES_TUPLES_OK, &res, err) != 0)
+    if (db_exec_bin(loader_db(l),
+                    "SELECT 1 FROM result_documents WHERE account_id = $1::bigint AND kind = $2 "
+                    "AND owner_key = $3 AND source_sha256 = $4::bytea",
+                    4, values, lengths, formats, PGRES_TUPLES_OK, &res, err) != 0)
         return err_prefix(err, "looking up the stored %s document %s", kind, owner_key);
     *current = PQntuples(res) > 0;
     PQclear(res);
@@ -76,20 +54,21 @@ int load_document_put(struct loader *l, int64_t account_id, const struct load_do
     *written = 0;
     /* The WHERE keeps an identical row untouched (no new tuple, no moved
      * updated_at); content is compared through its digest. */
-    if (doc_exec(l,
-                 "INSERT INTO result_documents AS t (account_id, kind, owner_key, file_name, mime, "
-                 "size, sha256, source_sha256, content) VALUES ($1::bigint, $2, $3, $4, $5, "
-                 "$6::bigint, $7::bytea, $8::bytea, $9::bytea) "
-                 "ON CONFLICT (account_id, kind, owner_key) DO UPDATE SET "
-                 "file_name = EXCLUDED.file_name, mime = EXCLUDED.mime, size = EXCLUDED.size, "
-                 "sha256 = EXCLUDED.sha256, source_sha256 = EXCLUDED.source_sha256, "
-                 "content = EXCLUDED.content, fetched_at = now(), updated_at = now() "
-                 "WHERE t.sha256 IS DISTINCT FROM EXCLUDED.sha256 "
-                 "OR t.source_sha256 IS DISTINCT FROM EXCLUDED.source_sha256 "
-                 "OR t.file_name IS DISTINCT FROM EXCLUDED.file_name "
-                 "OR t.mime IS DISTINCT FROM EXCLUDED.mime "
-                 "OR t.size IS DISTINCT FROM EXCLUDED.size",
-                 9, values, lengths, formats, PGRES_COMMAND_OK, &res, err) != 0)
+    if (db_exec_bin(
+            loader_db(l),
+            "INSERT INTO result_documents AS t (account_id, kind, owner_key, file_name, mime, "
+            "size, sha256, source_sha256, content) VALUES ($1::bigint, $2, $3, $4, $5, "
+            "$6::bigint, $7::bytea, $8::bytea, $9::bytea) "
+            "ON CONFLICT (account_id, kind, owner_key) DO UPDATE SET "
+            "file_name = EXCLUDED.file_name, mime = EXCLUDED.mime, size = EXCLUDED.size, "
+            "sha256 = EXCLUDED.sha256, source_sha256 = EXCLUDED.source_sha256, "
+            "content = EXCLUDED.content, fetched_at = now(), updated_at = now() "
+            "WHERE t.sha256 IS DISTINCT FROM EXCLUDED.sha256 "
+            "OR t.source_sha256 IS DISTINCT FROM EXCLUDED.source_sha256 "
+            "OR t.file_name IS DISTINCT FROM EXCLUDED.file_name "
+            "OR t.mime IS DISTINCT FROM EXCLUDED.mime "
+            "OR t.size IS DISTINCT FROM EXCLUDED.size",
+            9, values, lengths, formats, PGRES_COMMAND_OK, &res, err) != 0)
         return err_prefix(err, "storing the %s document %s", d->kind, d->owner_key);
     *written = strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
